@@ -1,0 +1,81 @@
+# falcon-pachinko developer entry points. `make demo` and `make test` do all
+# set-up on a fresh machine (a virtualenv in .venv, dev dependencies, the
+# native module built in release mode).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export PYO3_PYTHON := $(abspath $(PY))
+LIBDIR = $(shell $(PY) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))")
+PYTEST_ARGS ?=
+
+.PHONY: all venv build demo test lint typecheck stubtest cargo-test pytest pytest-native pytest-pure wheel wheel-test bench clean
+
+all: test
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet "falcon>=4,<5" "msgspec>=0.18" "redis>=5" \
+		"pytest>=8" "pytest-asyncio>=0.23" "pytest-benchmark>=4" "hypothesis>=6" \
+		"uvicorn>=0.30" "websockets>=13" "maturin>=1.7,<2" "ruff>=0.5" "mypy>=1.10" \
+		"setuptools>=68" "pyyaml>=6"
+	touch $@
+
+venv: $(VENV)/.deps
+
+# Remove any stale extension first so a failed build can never test an old one.
+build: venv
+	rm -f python/falcon_pachinko/_native*.so
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --release --quiet
+	$(PY) -c "import falcon_pachinko._native as n; print('native module built, ACCEL_ABI', n.ACCEL_ABI)"
+
+demo: build
+	$(PY) -m examples.chat --host 127.0.0.1 --port 8000
+
+lint: venv
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	$(BIN)/ruff check python tests benches examples scripts
+	$(BIN)/ruff format --check python tests benches examples scripts
+
+typecheck: build
+	$(BIN)/mypy
+	$(MAKE) stubtest
+
+stubtest: build
+	$(PY) -m mypy.stubtest falcon_pachinko._native
+
+cargo-test: venv
+	LD_LIBRARY_PATH=$(LIBDIR) cargo test --quiet
+
+# The whole suite once per implementation; benchmarks run once each as smoke
+# tests (timings are only meaningful under `make bench`).
+pytest: pytest-native pytest-pure
+
+pytest-native: build
+	FALCON_PACHINKO_IMPL=native $(BIN)/pytest tests benches --benchmark-disable -q $(PYTEST_ARGS)
+
+pytest-pure: build
+	FALCON_PACHINKO_IMPL=pure $(BIN)/pytest tests benches --benchmark-disable -q $(PYTEST_ARGS)
+
+wheel: venv
+	rm -rf dist
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin build --release --quiet --out dist
+	$(PY) scripts/build_pure_wheel.py dist
+	ls -l dist
+
+wheel-test: wheel
+	$(PY) scripts/check_wheels.py dist
+
+test: lint cargo-test typecheck pytest wheel-test
+	@echo "make test: all checks passed"
+
+bench: build
+	FALCON_PACHINKO_IMPL=native $(BIN)/pytest benches --benchmark-only --benchmark-group-by=group --benchmark-columns=min,median,mean,ops,rounds -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf dist target $(VENV) python/falcon_pachinko/_native*.so

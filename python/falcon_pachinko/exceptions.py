@@ -1,0 +1,104 @@
+"""Every exception falcon-pachinko raises, defined once.
+
+The native module imports these very classes (it never defines its own), so
+``except FrameError`` behaves the same whichever implementation is loaded.
+Each class subclasses the stdlib type a caller would already catch, and
+carries structured attributes instead of a message to parse.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DeliveryTimeoutError",
+    "DuplicateHandlerRegistrationError",
+    "FrameError",
+    "HandlerNotAsyncError",
+    "HandlerSignatureError",
+    "MissingDependencyError",
+    "ServiceNotFoundError",
+    "SlowConsumerError",
+    "WebSocketConnectionNotFoundError",
+    "WorkerContextError",
+]
+
+_FRAME_MESSAGES = {
+    "too_large": "frame exceeds the maximum size",
+    "utf8": "frame is not valid UTF-8",
+    "eof": "unexpected end of frame",
+    "syntax": "invalid JSON",
+    "depth": "frame nesting exceeds the maximum depth",
+    "not_object": "frame is not a JSON object",
+    "trailing": "trailing data after the JSON object",
+    "missing_tag": "frame has no tag key",
+    "tag_type": "frame tag is not a string",
+    "escape": "string contains an unpaired surrogate escape",
+}
+
+
+class FrameError(ValueError):
+    """A frame the scanner refused.
+
+    Attributes
+    ----------
+    kind:
+        One of ``too_large, utf8, eof, syntax, depth, not_object, trailing,
+        missing_tag, tag_type, escape``.
+    position:
+        Byte offset (in the UTF-8 encoding) where the problem was detected.
+    """
+
+    kinds = frozenset(_FRAME_MESSAGES)
+
+    def __init__(self, kind: str, position: int) -> None:
+        self.kind = kind
+        self.position = position
+        message = _FRAME_MESSAGES.get(kind, kind)
+        super().__init__(f"{message} (kind={kind!r}, position={position})")
+
+    def __reduce__(self) -> tuple[type[FrameError], tuple[str, int]]:
+        return (type(self), (self.kind, self.position))
+
+
+class HandlerNotAsyncError(TypeError):
+    """A message handler was declared with ``def`` instead of ``async def``."""
+
+
+class HandlerSignatureError(TypeError):
+    """A message handler's parameters do not fit ``(self, ws, payload)``."""
+
+
+class DuplicateHandlerRegistrationError(RuntimeError):
+    """Two handlers claim the same tag in one class body."""
+
+
+class ServiceNotFoundError(LookupError):
+    """A service name was resolved that no one registered."""
+
+
+class WebSocketConnectionNotFoundError(KeyError):
+    """A connection id is not known to the connection backend."""
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency (an extra such as ``[redis]``) is not installed."""
+
+
+class WorkerContextError(TypeError):
+    """A worker declares a context keyword that ``start()`` was not given."""
+
+
+class DeliveryTimeoutError(TimeoutError):
+    """A broadcast's per-recipient timeout expired before the frame was sent."""
+
+    def __init__(self, conn_id: str) -> None:
+        self.conn_id = conn_id
+        super().__init__(f"delivery to connection {conn_id!r} timed out")
+
+
+class SlowConsumerError(ConnectionError):
+    """A peer was closed as slow (send stalled or outbox overflowed)."""
+
+    def __init__(self, conn_id: str, reason: str) -> None:
+        self.conn_id = conn_id
+        self.reason = reason
+        super().__init__(f"connection {conn_id!r} closed as slow consumer: {reason}")

@@ -1,0 +1,1 @@
+"""pytest plugin (entry point ``falcon_pachinko``): fixtures for users' tests."""

@@ -1,0 +1,152 @@
+//! Frame scan bindings and the per-class tag table.
+//!
+//! `TagTable.scan` does the frame scan and the tag -> handler-slot lookup in
+//! one call, and hands back the table's own interned tag string for known
+//! tags, so the per-message path allocates only the payload bytes.
+
+use std::collections::HashMap;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+
+use crate::errors::frame_error;
+use crate::frame::{scan_bytes, scan_str, Limits, Scanned};
+
+/// Run the scanner over a `str` or `bytes` frame and pass the result on.
+fn with_scan<R>(
+    frame: &Bound<'_, PyAny>,
+    key: &str,
+    limits: Limits,
+    then: impl FnOnce(Scanned<'_>) -> PyResult<R>,
+) -> PyResult<R> {
+    if let Ok(text) = frame.cast::<PyString>() {
+        if let Ok(s) = text.to_str() {
+            return then(scan_str(s, key, limits).map_err(frame_error)?);
+        }
+        // Lone surrogates: scan the surrogatepass bytes, which fail UTF-8
+        // validation at the same offset as in the pure twin.
+        let encoded = text.call_method1("encode", ("utf-8", "surrogatepass"))?;
+        let bytes = encoded.cast::<PyBytes>()?;
+        return then(scan_bytes(bytes.as_bytes(), key, limits).map_err(frame_error)?);
+    }
+    if let Ok(bytes) = frame.cast::<PyBytes>() {
+        return then(scan_bytes(bytes.as_bytes(), key, limits).map_err(frame_error)?);
+    }
+    Err(PyTypeError::new_err(format!(
+        "frame must be str or bytes, not {}",
+        frame.get_type().name()?
+    )))
+}
+
+fn payload_obj<'py>(py: Python<'py>, payload: Option<&[u8]>) -> Bound<'py, PyAny> {
+    match payload {
+        Some(raw) => PyBytes::new(py, raw).into_any(),
+        None => py.None().into_bound(py),
+    }
+}
+
+/// Scan one frame: `(tag, payload_bytes_or_None)`.
+#[pyfunction]
+#[pyo3(signature = (frame, key = "type", max_size = 1_048_576, max_depth = 64))]
+pub fn scan_frame<'py>(
+    py: Python<'py>,
+    frame: &Bound<'py, PyAny>,
+    key: &str,
+    max_size: usize,
+    max_depth: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    with_scan(
+        frame,
+        key,
+        Limits {
+            max_size,
+            max_depth,
+        },
+        |s| {
+            PyTuple::new(
+                py,
+                [
+                    PyString::new(py, &s.tag).into_any(),
+                    payload_obj(py, s.payload),
+                ],
+            )
+        },
+    )
+}
+
+/// Frozen tag -> slot table built once per resource class.
+#[pyclass(frozen, module = "falcon_pachinko._native")]
+pub struct TagTable {
+    slots: HashMap<String, (isize, Py<PyString>)>,
+    #[pyo3(get)]
+    key: String,
+    #[pyo3(get)]
+    max_size: usize,
+    #[pyo3(get)]
+    max_depth: usize,
+}
+
+#[pymethods]
+impl TagTable {
+    #[new]
+    #[pyo3(signature = (tags, key = "type", max_size = 1_048_576, max_depth = 64))]
+    fn new(
+        tags: &Bound<'_, PyDict>,
+        key: &str,
+        max_size: usize,
+        max_depth: usize,
+    ) -> PyResult<Self> {
+        let mut slots = HashMap::with_capacity(tags.len());
+        for (tag, slot) in tags.iter() {
+            let tag = tag.cast_into::<PyString>()?;
+            let slot: isize = slot.extract()?;
+            slots.insert(tag.to_str()?.to_owned(), (slot, tag.unbind()));
+        }
+        Ok(TagTable {
+            slots,
+            key: key.to_owned(),
+            max_size,
+            max_depth,
+        })
+    }
+
+    /// Slot for `tag`, or -1 when no handler is registered for it.
+    fn lookup(&self, tag: &str) -> isize {
+        self.slots.get(tag).map_or(-1, |(slot, _)| *slot)
+    }
+
+    /// Scan a frame and look its tag up: `(slot, tag, payload_or_None)`.
+    fn scan<'py>(
+        &self,
+        py: Python<'py>,
+        frame: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let limits = Limits {
+            max_size: self.max_size,
+            max_depth: self.max_depth,
+        };
+        with_scan(frame, &self.key, limits, |s| {
+            let (slot, tag) = match self.slots.get(s.tag.as_ref()) {
+                Some((slot, interned)) => (*slot, interned.bind(py).clone()),
+                None => (-1, PyString::new(py, &s.tag)),
+            };
+            PyTuple::new(
+                py,
+                [
+                    slot.into_pyobject(py)?.into_any(),
+                    tag.into_any(),
+                    payload_obj(py, s.payload),
+                ],
+            )
+        })
+    }
+
+    fn __len__(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn __contains__(&self, tag: &str) -> bool {
+        self.slots.contains_key(tag)
+    }
+}

@@ -1,0 +1,78 @@
+"""Native scan_frame/TagTable against the pure twin, and against stdlib json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from falcon_pachinko import _pure
+
+from .outcome import outcome
+from .strategies import any_frame, frames
+
+_native = pytest.importorskip(
+    "falcon_pachinko._native", reason="differential tests need the built native module"
+)
+
+CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.json*"))
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=any_frame, max_depth=st.sampled_from([1, 2, 8, 64]))
+@example(frame='{"type":"a"}', max_depth=0)
+@example(frame="\ud800", max_depth=8)
+@example(frame='{"type":"\ud800"}', max_depth=8)
+@example(frame=b'{"type":"\\ud83d\\ude00","payload":1}', max_depth=8)
+def test_scan_frame_twins_agree(frame: str | bytes, max_depth: int) -> None:
+    for key in ("type", "payload"):
+        native = outcome(_native.scan_frame, frame, key, 1 << 20, max_depth)
+        pure = outcome(_pure.scan_frame, frame, key, 1 << 20, max_depth)
+        assert native == pure
+
+
+@given(frame=any_frame, max_size=st.integers(0, 80))
+def test_size_limit_agrees(frame: str | bytes, max_size: int) -> None:
+    native = outcome(_native.scan_frame, frame, "type", max_size, 64)
+    assert native == outcome(_pure.scan_frame, frame, "type", max_size, 64)
+
+
+@given(frame=any_frame)
+def test_tag_table_twins_agree(frame: str | bytes) -> None:
+    tags = {"a": 0, "": 1, "é": 2, "x\n": 3}
+    assert outcome(_native.TagTable(tags).scan, frame) == outcome(_pure.TagTable(tags).scan, frame)
+
+
+@settings(max_examples=300)
+@given(frame=frames())
+def test_accepted_frames_match_stdlib_json(frame: str) -> None:
+    """An accepted frame is JSON whose (last) "type" is the returned tag."""
+    result = outcome(_pure.scan_frame, frame)
+    if result[0] != "ok":
+        return
+    tag, payload = result[1]
+    decoded = json.loads(frame)
+    assert decoded["type"] == tag
+    if payload is None:
+        assert decoded.get("payload") is None
+    else:
+        assert json.loads(payload) == decoded["payload"]
+
+
+@given(frame=st.binary(max_size=48) | st.text(max_size=24))
+def test_rejected_json_is_rejected_by_stdlib_too(frame: str | bytes) -> None:
+    """Whatever stdlib json refuses outright, the scanner refuses too."""
+    try:
+        json.loads(frame)
+    except (ValueError, UnicodeDecodeError):
+        assert outcome(_pure.scan_frame, frame)[0] == "err"
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_corpus_cases_agree(path: Path) -> None:
+    """Inputs that once diverged or crashed stay permanent cases."""
+    frame = path.read_bytes()
+    assert outcome(_native.scan_frame, frame) == outcome(_pure.scan_frame, frame)
