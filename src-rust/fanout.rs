@@ -246,7 +246,7 @@ impl<T, F> Hub<T, F> {
         target: Target<'_>,
         exclude: &HashSet<&str>,
         make: &mut impl FnMut() -> F,
-        visit: &mut impl FnMut(Delivery, &T),
+        visit: &mut impl FnMut(Delivery, &Conn<T, F>),
     ) {
         let policy = self.policy;
         let capacity = self.capacity;
@@ -258,7 +258,7 @@ impl<T, F> Hub<T, F> {
             let before = conn.dropped;
             let decision = deliver(conn, policy, capacity, make);
             dropped += conn.dropped - before;
-            visit(decision, &conn.target);
+            visit(decision, conn);
         };
         match target {
             Target::All => self.slots.iter_mut().flatten().for_each(&mut step),
@@ -391,8 +391,8 @@ mod tests {
     ) -> Vec<(Delivery, &'static str)> {
         let set: HashSet<&str> = exclude.iter().copied().collect();
         let mut out = Vec::new();
-        h.fanout(Target::Room("room"), &set, &mut || frame, &mut |d, t| {
-            out.push((d, *t));
+        h.fanout(Target::Room("room"), &set, &mut || frame, &mut |d, c| {
+            out.push((d, c.target));
         });
         out.sort_by_key(|&(_, t)| t);
         out

@@ -1,31 +1,66 @@
 //! `FanoutHub`: Python binding of the fan-out core.
 //!
-//! One call per broadcast walks the recipients in Rust and returns only the
-//! connections Python must act on: idle ones to write to directly, and those
-//! the overflow policy says to close. Frames are shared references (encoded
-//! once); queuing one costs a refcount increment.
+//! One call per broadcast walks the recipients in Rust, applies the overflow
+//! policy to busy ones, and drives the send coroutine of every idle one with
+//! `PyIter_Send` (no `StopIteration` object per completed send). Python only
+//! hears about the recipients it must act on: sends that suspended (it hands
+//! them to the connection's writer), sends that failed, and peers the policy
+//! says to close. Frames are shared references: encoded once, queued by
+//! refcount.
 
 use std::collections::HashSet;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::iterator::PySendResult;
+use pyo3::types::{PyIterator, PyList, PyString, PyTuple};
 
 use crate::errors::hub_error;
-use crate::fanout::{Delivery, Hub, Policy, Target};
+use crate::fanout::{Delivery, Hub, HubError, Policy, Target};
+
+/// A connection as the hub stores it: its id (as a Python string, made once)
+/// and the async send callable that takes a frame.
+pub struct Peer {
+    id: Py<PyString>,
+    send: Py<PyAny>,
+}
 
 #[pyclass(module = "falcon_pachinko._native")]
 pub struct FanoutHub {
-    hub: Hub<Py<PyAny>, Py<PyAny>>,
+    hub: Hub<Peer, Py<PyAny>>,
 }
 
-fn decision_name(d: Delivery) -> &'static str {
-    match d {
-        Delivery::Direct => "direct",
-        Delivery::Queued => "queued",
-        Delivery::Dropped => "dropped",
-        Delivery::Close => "close",
+/// Outcome of driving one send coroutine until it first suspends.
+enum Sent<'py> {
+    Done,
+    Suspended(Bound<'py, PyAny>, Bound<'py, PyAny>),
+    Failed(PyErr),
+}
+
+/// Only `Exception`s count as a failed send; `BaseException`s such as
+/// `KeyboardInterrupt` propagate, as in the pure twin.
+fn drive<'py>(send: &Bound<'py, PyAny>, frame: &Bound<'py, PyAny>) -> PyResult<Sent<'py>> {
+    let py = send.py();
+    let failed = |err: PyErr| {
+        if err.is_instance_of::<PyException>(py) {
+            Ok(Sent::Failed(err))
+        } else {
+            Err(err)
+        }
+    };
+    let started = send
+        .call1((frame,))
+        .and_then(|coro| coro.call_method0(pyo3::intern!(py, "__await__")))
+        .and_then(|it| Ok(it.cast_into::<PyIterator>()?));
+    let iter = match started {
+        Ok(iter) => iter,
+        Err(err) => return failed(err),
+    };
+    match iter.send(&py.None().into_bound(py)) {
+        Ok(PySendResult::Return(_)) => Ok(Sent::Done),
+        Ok(PySendResult::Next(yielded)) => Ok(Sent::Suspended(iter.into_any(), yielded)),
+        Err(err) => failed(err),
     }
 }
 
@@ -41,29 +76,63 @@ fn exclusions(exclude: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<PyBackedStr>> 
     Ok(ids)
 }
 
+fn not_found(id: &str) -> PyErr {
+    hub_error(HubError::NotFound, id)
+}
+
 impl FanoutHub {
+    /// Route one frame; returns `(sent, suspended, failed, close, queued)`.
     fn run<'py>(
-        &mut self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         target: Target<'_>,
         frame: &Bound<'py, PyAny>,
         exclude: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
         let excluded = exclusions(exclude)?;
         let set: HashSet<&str> = excluded.iter().map(|s| &**s).collect();
-        let mut direct: Vec<Py<PyAny>> = Vec::new();
-        let mut close: Vec<Py<PyAny>> = Vec::new();
-        self.hub.fanout(
-            target,
-            &set,
-            &mut || frame.clone().unbind(),
-            &mut |decision, conn| match decision {
-                Delivery::Direct => direct.push(conn.clone_ref(py)),
-                Delivery::Close => close.push(conn.clone_ref(py)),
-                Delivery::Queued | Delivery::Dropped => {}
-            },
-        );
-        PyTuple::new(py, [PyList::new(py, direct)?, PyList::new(py, close)?])
+        let mut direct: Vec<(Py<PyString>, Py<PyAny>)> = Vec::new();
+        let close = PyList::empty(py);
+        let queued = PyList::empty(py);
+        {
+            let mut this = slf.borrow_mut();
+            let mut closing: Vec<Py<PyString>> = Vec::new();
+            let mut waiting: Vec<Py<PyString>> = Vec::new();
+            this.hub.fanout(
+                target,
+                &set,
+                &mut || frame.clone().unbind(),
+                &mut |decision, conn| match decision {
+                    Delivery::Direct => {
+                        direct.push((conn.target.id.clone_ref(py), conn.target.send.clone_ref(py)));
+                    }
+                    Delivery::Close => closing.push(conn.target.id.clone_ref(py)),
+                    Delivery::Queued => waiting.push(conn.target.id.clone_ref(py)),
+                    Delivery::Dropped => {}
+                },
+            );
+            for id in closing {
+                close.append(id)?;
+            }
+            for id in waiting {
+                queued.append(id)?;
+            }
+        }
+        // The borrow is released: send coroutines may call back into the hub.
+        let suspended = PyList::empty(py);
+        let failed = PyList::empty(py);
+        let mut completed = 0usize;
+        for (id, send) in direct {
+            match drive(send.bind(py), frame)? {
+                Sent::Done => completed += 1,
+                Sent::Suspended(iter, yielded) => {
+                    slf.borrow_mut().hub.mark_busy(id.bind(py).to_str()?).ok();
+                    suspended.append((id, iter, yielded))?;
+                }
+                Sent::Failed(err) => failed.append((id, err.into_value(py)))?,
+            }
+        }
+        (completed, suspended, failed, close, queued).into_pyobject(py)
     }
 }
 
@@ -100,10 +169,13 @@ impl FanoutHub {
         self.hub.dropped_total()
     }
 
-    fn add(&mut self, conn_id: &str, target: Py<PyAny>) -> PyResult<()> {
-        self.hub
-            .add(conn_id, target)
-            .map_err(|e| hub_error(e, conn_id))
+    fn add(&mut self, conn_id: &Bound<'_, PyString>, send: Py<PyAny>) -> PyResult<()> {
+        let key = conn_id.to_str()?;
+        let peer = Peer {
+            id: conn_id.clone().unbind(),
+            send,
+        };
+        self.hub.add(key, peer).map_err(|e| hub_error(e, key))
     }
 
     fn remove(&mut self, conn_id: &str) -> bool {
@@ -154,18 +226,12 @@ impl FanoutHub {
     }
 
     fn rooms_of(&self, conn_id: &str) -> PyResult<Vec<String>> {
-        let conn = self
-            .hub
-            .get(conn_id)
-            .ok_or_else(|| hub_error(crate::fanout::HubError::NotFound, conn_id))?;
+        let conn = self.hub.get(conn_id).ok_or_else(|| not_found(conn_id))?;
         Ok(conn.rooms.clone())
     }
 
     fn user_of(&self, conn_id: &str) -> PyResult<Option<String>> {
-        let conn = self
-            .hub
-            .get(conn_id)
-            .ok_or_else(|| hub_error(crate::fanout::HubError::NotFound, conn_id))?;
+        let conn = self.hub.get(conn_id).ok_or_else(|| not_found(conn_id))?;
         Ok(conn.user.clone())
     }
 
@@ -173,63 +239,79 @@ impl FanoutHub {
         self.hub.room_size(room)
     }
 
-    fn target(&self, conn_id: &str, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.hub.get(conn_id).map(|c| c.target.clone_ref(py))
+    fn target(&self, py: Python<'_>, conn_id: &str) -> Option<Py<PyAny>> {
+        self.hub.get(conn_id).map(|c| c.target.send.clone_ref(py))
     }
 
     /// `(queued, dropped, busy)` for one connection.
     fn stats(&self, conn_id: &str) -> PyResult<(usize, u64, bool)> {
-        let conn = self
-            .hub
-            .get(conn_id)
-            .ok_or_else(|| hub_error(crate::fanout::HubError::NotFound, conn_id))?;
+        let conn = self.hub.get(conn_id).ok_or_else(|| not_found(conn_id))?;
         Ok((conn.outbox.len(), conn.dropped, conn.busy))
     }
 
     #[pyo3(signature = (room, frame, exclude = None))]
     fn fanout_room<'py>(
-        &mut self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         room: &str,
         frame: &Bound<'py, PyAny>,
         exclude: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        self.run(py, Target::Room(room), frame, exclude)
+        Self::run(slf, Target::Room(room), frame, exclude)
     }
 
     #[pyo3(signature = (user_id, frame, exclude = None))]
     fn fanout_user<'py>(
-        &mut self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         user_id: &str,
         frame: &Bound<'py, PyAny>,
         exclude: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        self.run(py, Target::User(user_id), frame, exclude)
+        Self::run(slf, Target::User(user_id), frame, exclude)
     }
 
     #[pyo3(signature = (frame, exclude = None))]
     fn fanout_all<'py>(
-        &mut self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         frame: &Bound<'py, PyAny>,
         exclude: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        self.run(py, Target::All, frame, exclude)
+        Self::run(slf, Target::All, frame, exclude)
     }
 
-    /// Deliver to one connection: `(decision, target)`.
-    fn send_one(
-        &mut self,
-        py: Python<'_>,
+    /// Deliver to one connection: `(outcome, a, b)` with outcome one of
+    /// `sent`, `suspended` (a=iterator, b=yielded), `failed` (a=exception),
+    /// `queued`, `dropped`, `close`.
+    fn send_one<'py>(
+        slf: &Bound<'py, Self>,
         conn_id: &str,
-        frame: Py<PyAny>,
-    ) -> PyResult<(&'static str, Py<PyAny>)> {
-        let (decision, target) = self
-            .hub
-            .send_one(conn_id, frame)
-            .map_err(|e| hub_error(e, conn_id))?;
-        Ok((decision_name(decision), target.clone_ref(py)))
+        frame: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let none = || py.None().into_bound(py);
+        let (decision, send) = {
+            let mut this = slf.borrow_mut();
+            let (decision, peer) = this
+                .hub
+                .send_one(conn_id, frame.clone().unbind())
+                .map_err(|e| hub_error(e, conn_id))?;
+            (decision, peer.send.clone_ref(py))
+        };
+        let name = match decision {
+            Delivery::Queued => "queued",
+            Delivery::Dropped => "dropped",
+            Delivery::Close => "close",
+            Delivery::Direct => match drive(send.bind(py), frame)? {
+                Sent::Done => "sent",
+                Sent::Suspended(iter, yielded) => {
+                    slf.borrow_mut().hub.mark_busy(conn_id).ok();
+                    return ("suspended", iter, yielded).into_pyobject(py);
+                }
+                Sent::Failed(err) => {
+                    return ("failed", err.into_value(py), none()).into_pyobject(py)
+                }
+            },
+        };
+        (name, none(), none()).into_pyobject(py)
     }
 
     fn mark_busy(&mut self, conn_id: &str) -> PyResult<()> {

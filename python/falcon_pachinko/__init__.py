@@ -1,7 +1,53 @@
-"""falcon-pachinko."""
+"""falcon-pachinko: WebSocket routing, dispatch, rooms and workers for Falcon ASGI.
+
+``IMPLEMENTATION`` says whether the native extension (``"native"``) or the
+pure-Python twin (``"pure"``) serves the hot paths; see ``_accel``.
+"""
 
 from __future__ import annotations
 
 from ._accel import IMPLEMENTATION
+from .app import connection_manager, install
+from .backends import ConnectionBackend, InProcessBackend
+from .di import ResourceFactory, ServiceContainer
+from .exceptions import (
+    DuplicateHandlerRegistrationError,
+    FrameError,
+    HandlerNotAsyncError,
+    HandlerSignatureError,
+    MissingDependencyError,
+    ServiceNotFoundError,
+    WebSocketConnectionNotFoundError,
+)
+from .handlers import handles_message
+from .hooks import HookCollection, HookContext, HookEvent, HookManager
+from .manager import WebSocketConnectionManager
+from .protocols import WebSocketLike
+from .resource import WebSocketResource
+from .router import WebSocketRouter
 
-__all__ = ["IMPLEMENTATION"]
+__all__ = [
+    "IMPLEMENTATION",
+    "ConnectionBackend",
+    "DuplicateHandlerRegistrationError",
+    "FrameError",
+    "HandlerNotAsyncError",
+    "HandlerSignatureError",
+    "HookCollection",
+    "HookContext",
+    "HookEvent",
+    "HookManager",
+    "InProcessBackend",
+    "MissingDependencyError",
+    "ResourceFactory",
+    "ServiceContainer",
+    "ServiceNotFoundError",
+    "WebSocketConnectionManager",
+    "WebSocketConnectionNotFoundError",
+    "WebSocketLike",
+    "WebSocketResource",
+    "WebSocketRouter",
+    "connection_manager",
+    "handles_message",
+    "install",
+]

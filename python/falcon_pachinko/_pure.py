@@ -12,6 +12,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .exceptions import FrameError, WebSocketConnectionNotFoundError
 
@@ -331,13 +332,22 @@ class _Conn:
 
 _POLICIES = ("drop_oldest", "drop_newest", "close")
 
+#: ``(sent, suspended, failed, close, queued)`` as returned by ``fanout_*``.
+Fanout = tuple[int, list[tuple[str, Any, Any]], list[tuple[str, Exception]], list[str], list[str]]
+
 
 class FanoutHub:
     """Membership index plus per-connection bounded outboxes.
 
-    One ``fanout_*`` call per broadcast decides, per recipient, whether Python
-    writes directly (writer idle), nothing (queued or dropped by policy) or
-    closes the peer; it returns ``(direct_targets, targets_to_close)``.
+    A connection is registered with its async ``send(frame)`` callable. One
+    ``fanout_*`` call per broadcast queues the frame for busy connections
+    (applying the overflow policy) and drives the send coroutine of every
+    idle one until it completes or first suspends; it returns
+    ``(sent, suspended, failed, close, queued)`` so Python acts only on the
+    exceptions: suspended sends (``(conn_id, iterator, yielded)``, handed to
+    the connection's writer; the connection is now busy), failed sends
+    (``(conn_id, exception)``), connections to close by policy and the ids
+    of busy connections whose outbox took the frame.
     """
 
     __slots__ = ("_conns", "_dropped_total", "_rooms", "_users", "capacity", "policy")
@@ -366,10 +376,10 @@ class FanoutHub:
         except KeyError:
             raise WebSocketConnectionNotFoundError(conn_id) from None
 
-    def add(self, conn_id: str, target: object) -> None:
+    def add(self, conn_id: str, send: Any) -> None:
         if conn_id in self._conns:
             raise ValueError(f"Duplicate connection ID: {conn_id}")
-        self._conns[conn_id] = _Conn(conn_id, target)
+        self._conns[conn_id] = _Conn(conn_id, send)
 
     def remove(self, conn_id: str) -> bool:
         conn = self._conns.pop(conn_id, None)
@@ -423,7 +433,7 @@ class FanoutHub:
     def room_size(self, room: str) -> int:
         return len(self._rooms.get(room, ()))
 
-    def target(self, conn_id: str) -> object | None:
+    def target(self, conn_id: str) -> Any:
         conn = self._conns.get(conn_id)
         return None if conn is None else conn.target
 
@@ -463,39 +473,68 @@ class FanoutHub:
 
     def _run(
         self, members: Iterable[_Conn], frame: object, exclude: Iterable[str] | None
-    ) -> tuple[list[object], list[object]]:
+    ) -> Fanout:
         excluded = frozenset(exclude) if exclude is not None else frozenset()
-        direct: list[object] = []
-        close: list[object] = []
+        direct: list[_Conn] = []
+        close: list[str] = []
+        queued: list[str] = []
         for conn in members:
             if excluded and conn.conn_id in excluded:
                 continue
             if not conn.busy and not conn.closing:
-                direct.append(conn.target)
+                direct.append(conn)
                 continue
-            if self._deliver(conn, frame) == "close":
-                close.append(conn.target)
-        return direct, close
+            decision = self._deliver(conn, frame)
+            if decision == "queued":
+                queued.append(conn.conn_id)
+            elif decision == "close":
+                close.append(conn.conn_id)
+        sent = 0
+        suspended: list[tuple[str, Any, Any]] = []
+        failed: list[tuple[str, Exception]] = []
+        for conn in direct:
+            try:
+                it = conn.target(frame).__await__()  # type: ignore[operator]
+                yielded = it.send(None)
+            except StopIteration:
+                sent += 1
+            except Exception as exc:  # noqa: BLE001 - reported per recipient
+                failed.append((conn.conn_id, exc))
+            else:
+                conn.busy = True
+                suspended.append((conn.conn_id, it, yielded))
+        return sent, suspended, failed, close, queued
 
-    def fanout_room(
-        self, room: str, frame: object, exclude: Iterable[str] | None = None
-    ) -> tuple[list[object], list[object]]:
+    def fanout_room(self, room: str, frame: object, exclude: Iterable[str] | None = None) -> Fanout:
+        """Route ``frame`` to a room: ``(sent, suspended, failed, close, queued)``."""
         return self._run(self._rooms.get(room, {}).values(), frame, exclude)
 
     def fanout_user(
         self, user_id: str, frame: object, exclude: Iterable[str] | None = None
-    ) -> tuple[list[object], list[object]]:
+    ) -> Fanout:
         return self._run(self._users.get(user_id, {}).values(), frame, exclude)
 
-    def fanout_all(
-        self, frame: object, exclude: Iterable[str] | None = None
-    ) -> tuple[list[object], list[object]]:
+    def fanout_all(self, frame: object, exclude: Iterable[str] | None = None) -> Fanout:
         return self._run(self._conns.values(), frame, exclude)
 
-    def send_one(self, conn_id: str, frame: object) -> tuple[str, object]:
-        """Deliver to one connection: ``(decision, target)``."""
+    def send_one(self, conn_id: str, frame: object) -> tuple[str, Any, Any]:
+        """Deliver to one connection: ``(outcome, a, b)``; outcome is ``sent``,
+        ``suspended`` (a=iterator, b=yielded), ``failed`` (a=exception),
+        ``queued``, ``dropped`` or ``close``.
+        """
         conn = self._get(conn_id)
-        return self._deliver(conn, frame), conn.target
+        decision = self._deliver(conn, frame)
+        if decision != "direct":
+            return decision, None, None
+        try:
+            it = conn.target(frame).__await__()  # type: ignore[operator]
+            yielded = it.send(None)
+        except StopIteration:
+            return "sent", None, None
+        except Exception as exc:  # noqa: BLE001 - reported to the caller
+            return "failed", exc, None
+        conn.busy = True
+        return "suspended", it, yielded
 
     def mark_busy(self, conn_id: str) -> None:
         self._get(conn_id).busy = True

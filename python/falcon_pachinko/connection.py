@@ -1,0 +1,163 @@
+"""One connection's life: hooks, on_connect, accept, the receive loop, teardown.
+
+The loop is the per-message hot path, so it is specialised once per
+connection: without receive hooks it is just receive -> dispatch -> check
+close. Failures stay inside the connection: a raising handler is logged
+with the connection's context and closes that connection only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from falcon.errors import WebSocketDisconnected
+
+from .hooks import HookCollection, HookContext, HookEvent, HookManager
+from .protocols import frame_receiver
+
+if TYPE_CHECKING:
+    from .manager import WebSocketConnectionManager
+    from .resource import WebSocketResource
+
+__all__ = ["serve_connection"]
+
+log = logging.getLogger("falcon_pachinko.connection")
+GOING_AWAY = 1001
+
+
+async def _safe_close(ws: Any, code: int) -> None:
+    try:
+        if not getattr(ws, "closed", False):
+            await ws.close(code)
+    except Exception:
+        log.debug("close(%s) failed on an already broken connection", code, exc_info=True)
+
+
+async def _handshake(
+    target: WebSocketResource, hooks: HookManager, req: Any, ws: Any, params: dict[str, Any]
+) -> bool:
+    """before_connect hooks, on_connect, after_connect hooks; True to accept."""
+    ctx = HookContext(HookEvent.BEFORE_CONNECT, target=target, req=req, ws=ws, params=params)
+    try:
+        await hooks.run_before(HookEvent.BEFORE_CONNECT, ctx)
+        accepted = bool(await target.on_connect(req, ws, **params))
+    except BaseException:
+        await _safe_close(ws, 1011)
+        raise
+    ctx.event, ctx.result = HookEvent.AFTER_CONNECT, accepted
+    await hooks.run_after(HookEvent.AFTER_CONNECT, ctx)
+    return bool(ctx.result)
+
+
+async def serve_connection(
+    chain: Sequence[WebSocketResource],
+    req: Any,
+    ws: Any,
+    params: dict[str, Any],
+    *,
+    global_hooks: HookCollection,
+    manager: WebSocketConnectionManager | None,
+) -> None:
+    """Run a connection to its end; ``chain`` is root -> ... -> target."""
+    target = chain[-1]
+    hooks = HookManager(global_hooks=global_hooks, resources=chain)
+    target.bind_hook_manager(hooks)
+    conn_id: str | None = None
+    if manager is not None:
+        # Registered before on_connect so it can join rooms; frames sent to
+        # it before the handshake completes wait in its outbox.
+        conn_id = manager.new_connection_id()
+        await manager.add_connection(conn_id, ws, pending=True)
+        target.connection_id, target._manager = conn_id, manager
+    try:
+        accepted = await _handshake(target, hooks, req, ws, params)
+    except BaseException:
+        if manager is not None and conn_id is not None:
+            await manager.remove_connection(conn_id)
+        raise
+    if not accepted:
+        if manager is not None and conn_id is not None:
+            await manager.remove_connection(conn_id)
+        await _safe_close(ws, 1000)  # before accept: the client sees HTTP 403
+        return
+    if getattr(ws, "unaccepted", True):
+        subprotocol = getattr(target, "subprotocol", None)
+        await ws.accept(subprotocol=subprotocol) if subprotocol else await ws.accept()
+    if manager is not None and conn_id is not None:
+        manager.activate(conn_id)
+    code = 1000
+    try:
+        code = await _receive_loop(target, hooks, req, ws, conn_id)
+    except asyncio.CancelledError:
+        code = GOING_AWAY
+        await _safe_close(ws, GOING_AWAY)
+        raise
+    finally:
+        try:
+            ctx = HookContext(
+                HookEvent.BEFORE_DISCONNECT, target=target, req=req, ws=ws, close_code=code
+            )
+            await hooks.run_before(HookEvent.BEFORE_DISCONNECT, ctx)
+            await target.on_disconnect(ws, code)
+        finally:
+            if manager is not None and conn_id is not None:
+                await manager.remove_connection(conn_id)
+
+
+async def _receive_loop(
+    target: WebSocketResource, hooks: HookManager, req: Any, ws: Any, conn_id: str | None
+) -> int:
+    """Dispatch frames until the peer disconnects or the server closes; the code."""
+    receive = frame_receiver(ws)
+    dispatch = target.dispatch
+    with_hooks = hooks.has(HookEvent.BEFORE_RECEIVE) or hooks.has(HookEvent.AFTER_RECEIVE)
+    while True:
+        try:
+            raw = await receive()
+        except WebSocketDisconnected as exc:
+            return target.close_code or exc.code or 1000
+        try:
+            if with_hooks:
+                await _dispatch_with_hooks(target, hooks, req, ws, raw)
+            else:
+                await dispatch(ws, raw)
+        except WebSocketDisconnected as exc:
+            return target.close_code or exc.code or 1000
+        except Exception:
+            log.exception(
+                "handler failed: resource=%s connection=%s path=%s; closing with %s",
+                type(target).__qualname__,
+                conn_id,
+                getattr(req, "path", "?"),
+                target.handler_error_close_code,
+            )
+            target.close_code = target.close_code or target.handler_error_close_code
+            await _safe_close(ws, target.close_code)
+        if target.close_code is not None:
+            return target.close_code
+
+
+async def _dispatch_with_hooks(
+    target: WebSocketResource, hooks: HookManager, req: Any, ws: Any, raw: str | bytes
+) -> None:
+    ctx = HookContext(HookEvent.BEFORE_RECEIVE, target=target, req=req, ws=ws, raw=raw)
+    try:
+        await hooks.run_before(HookEvent.BEFORE_RECEIVE, ctx)
+    except Exception as exc:  # noqa: BLE001 - a before-hook vetoes this frame only
+        log.warning("before_receive hook refused a frame on %s: %r", type(target).__qualname__, exc)
+        ctx.error = exc
+        ctx.event = HookEvent.AFTER_RECEIVE
+        await hooks.run_after(HookEvent.AFTER_RECEIVE, ctx)
+        return
+    try:
+        await target.dispatch(ws, ctx.raw if ctx.raw is not None else raw)
+    except Exception as exc:
+        ctx.error = exc
+        ctx.event = HookEvent.AFTER_RECEIVE
+        await hooks.run_after(HookEvent.AFTER_RECEIVE, ctx)
+        raise
+    ctx.event = HookEvent.AFTER_RECEIVE
+    await hooks.run_after(HookEvent.AFTER_RECEIVE, ctx)

@@ -1,0 +1,180 @@
+"""Per-class dispatch tables, built once, read on every frame.
+
+A ``Dispatcher`` holds a native (or pure) ``TagTable`` that maps a frame's
+tag to a slot, and per slot an ``Entry`` with the handler and a prebuilt
+msgspec decoder. Unknown tags are therefore known before any payload is
+decoded. Convention handlers (``on_<snake_case(tag)>``) are indexed by their
+snake-case name at build time and cached per tag on first use.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from . import _accel
+from .handlers import MARK, HandlerInfo, inspect_handler, snake_case
+
+__all__ = ["RESERVED", "Dispatcher", "Entry"]
+
+# Lifecycle methods that a tag must never reach through the convention.
+RESERVED = frozenset(
+    {"on_connect", "on_disconnect", "on_unhandled", "on_validation_error", "on_websocket"}
+)
+_CACHE_LIMIT = 1024
+_json_any = msgspec.json.Decoder()
+
+
+def _forbidding(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """A same-named subclass that rejects unknown fields (strict handlers).
+
+    msgspec fixes the unknown-field policy per type, not per decode, so a
+    strict handler whose Struct allows unknown fields decodes into this
+    subclass (still an instance of the user's Struct).
+    """
+    if struct.__struct_config__.forbid_unknown_fields:
+        return struct
+    sub = types.new_class(struct.__name__, (struct,), {"forbid_unknown_fields": True})
+    sub.__qualname__ = struct.__qualname__
+    sub.__module__ = struct.__module__
+    return sub
+
+
+def _is_struct(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+
+def payload_decoder(payload_type: Any, strict: bool) -> Callable[[bytes], Any]:
+    """Decoder for an envelope's raw payload bytes, built once per handler."""
+    if payload_type is Any or isinstance(payload_type, str):
+        return _json_any.decode
+    target = _forbidding(payload_type) if strict and _is_struct(payload_type) else payload_type
+    return msgspec.json.Decoder(target, strict=strict).decode
+
+
+class Entry:
+    """One dispatch slot: the handler and how to decode its argument."""
+
+    __slots__ = ("decode", "fn", "info", "param", "positional")
+
+    def __init__(self, info: HandlerInfo | None, decode: Callable[[Any], Any] | None) -> None:
+        self.info = info
+        self.fn = info.fn if info is not None else None
+        self.decode = decode
+        self.param = info.payload_param if info is not None else "payload"
+        self.positional = info.positional if info is not None else True
+
+
+def _schema_members(schema: Any) -> tuple[str, dict[str, type[msgspec.Struct]]]:
+    """The tag field and tag -> Struct of a tagged Struct or union of them."""
+    members = (
+        typing.get_args(schema)
+        if typing.get_origin(schema) in (typing.Union, types.UnionType)
+        else (schema,)
+    )
+    tag_field: str | None = None
+    by_tag: dict[str, type[msgspec.Struct]] = {}
+    for member in members:
+        config = getattr(member, "__struct_config__", None)
+        if not _is_struct(member) or config is None or config.tag is None:
+            raise TypeError(f"schema members must be tagged msgspec Structs; got {member!r}")
+        if not isinstance(config.tag, str):
+            raise TypeError(f"schema tags must be strings; {member.__name__} has {config.tag!r}")
+        if tag_field is not None and config.tag_field != tag_field:
+            raise TypeError("schema members must share one tag field")
+        tag_field = config.tag_field
+        by_tag[config.tag] = member
+    assert tag_field is not None  # a union has at least one member
+    return tag_field, by_tag
+
+
+class Dispatcher:
+    """Tag table plus handler entries for one resource class (or instance)."""
+
+    __slots__ = ("_cache", "conventions", "entries", "schema", "table")
+
+    def __init__(
+        self,
+        handlers: dict[str, HandlerInfo],
+        conventions: dict[str, HandlerInfo],
+        schema: Any,
+        *,
+        max_size: int,
+        max_depth: int,
+    ) -> None:
+        self.schema = schema
+        self.conventions = conventions
+        self._cache: dict[str, Entry] = {}
+        self.entries: list[Entry] = []
+        slots: dict[str, int] = {}
+        if schema is None:
+            key = "type"
+            for tag, info in handlers.items():
+                slots[tag] = len(self.entries)
+                self.entries.append(Entry(info, payload_decoder(info.payload_type, info.strict)))
+        else:
+            key, members = _schema_members(schema)
+            by_type: dict[Any, HandlerInfo] = {}
+            for info in handlers.values():
+                if info.payload_type in members.values():
+                    if info.payload_type in by_type:
+                        raise ValueError(
+                            f"Duplicate payload type {info.payload_type.__name__!r}: handled by "
+                            f"{by_type[info.payload_type].fn.__name__!r} and {info.fn.__name__!r}"
+                        )
+                    by_type[info.payload_type] = info
+            for tag, member in members.items():
+                chosen = (
+                    by_type.get(member) or handlers.get(tag) or conventions.get(snake_case(tag))
+                )
+                strict = chosen.strict if chosen is not None else True
+                decode = msgspec.json.Decoder(member, strict=strict).decode
+                slots[tag] = len(self.entries)
+                self.entries.append(Entry(chosen, decode))
+        self.table = _accel.TagTable(slots, key, max_size, max_depth)
+
+    def convention(self, tag: str) -> Entry | None:
+        """Entry for an ``on_<snake_case(tag)>`` method (envelope format only)."""
+        entry = self._cache.get(tag)
+        if entry is not None or self.schema is not None:
+            return entry
+        info = self.conventions.get(snake_case(tag))
+        if info is None:
+            return None
+        entry = Entry(info, payload_decoder(info.payload_type, True))
+        if len(self._cache) < _CACHE_LIMIT:
+            self._cache[tag] = entry
+        return entry
+
+    @classmethod
+    def build(cls, resource_cls: type, extra: dict[str, HandlerInfo] | None = None) -> Dispatcher:
+        """Collect decorated and convention handlers along the MRO."""
+        handlers: dict[str, HandlerInfo] = {}
+        conventions: dict[str, HandlerInfo] = {}
+        for klass in reversed(resource_cls.__mro__):
+            for name, value in vars(klass).items():
+                info = getattr(value, MARK, None)
+                if isinstance(info, HandlerInfo):
+                    handlers[info.tag] = info
+                elif (
+                    name.startswith("on_")
+                    and name not in RESERVED
+                    and inspect.iscoroutinefunction(value)
+                ):
+                    try:
+                        conventions[name[3:]] = inspect_handler(name[3:], value, strict=True)
+                    except TypeError:
+                        continue  # not shaped like a handler: not a convention handler
+        handlers.update(extra or {})
+        return cls(
+            handlers,
+            conventions,
+            getattr(resource_cls, "schema", None),
+            max_size=resource_cls.max_frame_size,  # type: ignore[attr-defined]
+            max_depth=resource_cls.max_depth,  # type: ignore[attr-defined]
+        )

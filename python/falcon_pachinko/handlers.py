@@ -1,0 +1,151 @@
+"""Message handler declaration: ``@handles_message`` and signature rules.
+
+Everything here runs once, when a class body is executed or a handler is
+added; nothing runs per message. A handler is an ``async def (self, ws,
+payload)``; the decorator only validates it and tags the function, so the
+method stays an ordinary function users can call and test directly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .exceptions import (
+    DuplicateHandlerRegistrationError,
+    HandlerNotAsyncError,
+    HandlerSignatureError,
+)
+
+__all__ = ["HandlerInfo", "handles_message", "inspect_handler", "snake_case"]
+
+HandlerFn = Callable[..., Awaitable[Any]]
+F = TypeVar("F", bound=HandlerFn)
+
+MARK = "__pachinko_handler__"
+_NO_TYPE: Any = inspect.Parameter.empty
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerInfo:
+    """A registered handler: what it handles and how its payload decodes.
+
+    ``payload_type`` is the payload parameter's annotation (``Any`` when
+    unannotated); ``payload_param`` is its name, ``positional`` whether it
+    is the third positional parameter (the fast call path).
+    """
+
+    tag: str
+    fn: HandlerFn
+    payload_type: Any
+    strict: bool = True
+    payload_param: str = "payload"
+    positional: bool = True
+
+
+_CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
+_CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")
+_NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+
+
+def snake_case(tag: str) -> str:
+    """``sendMessage`` -> ``send_message``, ``user.typing`` -> ``user_typing``,
+    ``HTTPServer`` -> ``http_server``.
+    """
+    text = _NON_ALNUM.sub("_", tag)
+    text = _CAMEL_1.sub(r"\1_\2", text)
+    text = _CAMEL_2.sub(r"\1_\2", text)
+    return re.sub(r"_+", "_", text).strip("_").lower()
+
+
+def _resolve_hints(fn: HandlerFn) -> dict[str, Any]:
+    """Annotations resolved to objects; unresolvable strings stay strings."""
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # noqa: BLE001 - forward refs to names defined later
+        return dict(getattr(fn, "__annotations__", {}))
+
+
+def inspect_handler(tag: str, fn: Any, *, strict: bool = True) -> HandlerInfo:
+    """Validate a handler's shape and find its payload parameter and type.
+
+    Raises
+    ------
+    HandlerNotAsyncError
+        ``fn`` is not an ``async def`` function.
+    HandlerSignatureError
+        Fewer than three parameters, or two annotated candidates for the
+        payload and none named ``payload``.
+    """
+    if not inspect.iscoroutinefunction(fn):
+        raise HandlerNotAsyncError(
+            f"Handler {getattr(fn, '__qualname__', fn)!r} for message type {tag!r} "
+            "must be an async function (async def)"
+        )
+    params = list(inspect.signature(fn).parameters.values())
+    positional = [
+        p
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(positional) < 3:
+        raise HandlerSignatureError(
+            f"Handler {fn.__qualname__!r} for message type {tag!r} must accept "
+            "(self, ws, payload); it takes fewer than 3 parameters"
+        )
+    candidates = params[2:]
+    chosen = next((p for p in candidates if p.name == "payload"), None)
+    if chosen is None:
+        annotated = [p for p in candidates if p.annotation is not _NO_TYPE]
+        if len(annotated) > 1:
+            names = ", ".join(p.name for p in annotated)
+            raise HandlerSignatureError(
+                f"Ambiguous payload parameter for handler {fn.__qualname__!r}: "
+                f"several annotated parameters ({names}); name one 'payload'"
+            )
+        chosen = annotated[0] if annotated else positional[2]
+    hints = _resolve_hints(fn)
+    payload_type = hints.get(chosen.name, Any)
+    return HandlerInfo(
+        tag=tag,
+        fn=fn,
+        payload_type=payload_type,
+        strict=strict,
+        payload_param=chosen.name,
+        positional=chosen is positional[2],
+    )
+
+
+def handles_message(tag: str, *, strict: bool = True) -> Callable[[F], F]:
+    """Mark ``async def (self, ws, payload)`` as the handler for ``tag``.
+
+    ``strict=True`` (default) rejects unknown payload fields and wrong types;
+    ``strict=False`` ignores unknown fields and allows msgspec's lax
+    conversions. A second handler for the same tag in one class body raises
+    :class:`DuplicateHandlerRegistrationError` at once (on every Python).
+    """
+    if not isinstance(tag, str):
+        raise TypeError(f"message type must be a str, not {type(tag).__name__}")
+
+    def decorate(fn: F) -> F:
+        info = inspect_handler(tag, fn, strict=strict)
+        # The class body being executed is the caller's frame namespace:
+        # checking it here catches duplicates even when both functions share
+        # a name (the second would silently replace the first otherwise).
+        namespace = sys._getframe(1).f_locals
+        for name, value in list(namespace.items()):
+            other = getattr(value, MARK, None)
+            if isinstance(other, HandlerInfo) and other.tag == tag and value is not fn:
+                raise DuplicateHandlerRegistrationError(
+                    f"Duplicate handler for message type {tag!r}: "
+                    f"{name!r} already handles it in this class"
+                )
+        setattr(fn, MARK, info)
+        return fn
+
+    return decorate

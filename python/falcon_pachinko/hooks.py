@@ -1,0 +1,172 @@
+"""Lifecycle hooks: global (router) and per-resource, run in onion order.
+
+Before-hooks run global -> root resource -> ... -> target; after-hooks run
+in reverse. ``HookManager`` flattens the chain once per connection so a
+connection without receive hooks pays nothing per message.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["HookCollection", "HookContext", "HookEvent", "HookManager"]
+
+
+class HookEvent(StrEnum):
+    """The points of a connection's life where hooks run."""
+
+    BEFORE_CONNECT = "before_connect"
+    AFTER_CONNECT = "after_connect"
+    BEFORE_RECEIVE = "before_receive"
+    AFTER_RECEIVE = "after_receive"
+    BEFORE_DISCONNECT = "before_disconnect"
+
+
+Hook = Callable[["HookContext"], Any]
+_EVENTS = frozenset(e.value for e in HookEvent)
+
+
+def _event(event: str) -> HookEvent:
+    if isinstance(event, HookEvent):
+        return event
+    if event not in _EVENTS:
+        raise ValueError(
+            f"Unsupported hook event {event!r}; expected one of {', '.join(sorted(_EVENTS))}"
+        )
+    return HookEvent(event)
+
+
+class HookCollection:
+    """Hooks per event, optionally inheriting a parent collection's hooks.
+
+    A subclass's collection sees its parent's hooks first, then its own;
+    hooks added to the parent later are seen too (the link is live).
+    """
+
+    __slots__ = ("_hooks", "parent")
+
+    def __init__(
+        self,
+        initial: Mapping[str, Iterable[Hook]] | None = None,
+        *,
+        parent: HookCollection | None = None,
+    ) -> None:
+        self.parent = parent
+        self._hooks: dict[HookEvent, list[Hook]] = {}
+        for event, hooks in (initial or {}).items():
+            for hook in hooks:
+                self.add(event, hook)
+
+    @classmethod
+    def inherit(cls, parent: HookCollection | None) -> HookCollection:
+        """A new, empty collection whose ``iter`` yields ``parent``'s hooks first."""
+        return cls(parent=parent)
+
+    def add(self, event: str, hook: Hook) -> None:
+        """Register ``hook`` (sync or async, taking a HookContext) for ``event``."""
+        key = _event(event)
+        if not callable(hook):
+            raise TypeError("hook must be callable")
+        self._hooks.setdefault(key, []).append(hook)
+
+    def iter(self, event: str) -> Iterator[Hook]:
+        """Hooks for ``event``: inherited ones first, then this collection's."""
+        key = _event(event)
+        if self.parent is not None:
+            yield from self.parent.iter(key)
+        yield from self._hooks.get(key, ())
+
+    def __bool__(self) -> bool:
+        return bool(self._hooks) or bool(self.parent)
+
+
+class HookContext:
+    """What a hook sees and may change: mutable, one per hook invocation."""
+
+    __slots__ = (
+        "close_code",
+        "error",
+        "event",
+        "params",
+        "raw",
+        "req",
+        "resource",
+        "result",
+        "target",
+        "ws",
+    )
+
+    def __init__(
+        self,
+        event: str,
+        *,
+        target: Any = None,
+        resource: Any = None,
+        req: Any = None,
+        ws: Any = None,
+        params: dict[str, Any] | None = None,
+        raw: str | bytes | None = None,
+        result: Any = None,
+        error: BaseException | None = None,
+        close_code: int | None = None,
+    ) -> None:
+        self.event = _event(event)
+        self.target = target
+        self.resource = resource
+        self.req = req
+        self.ws = ws
+        self.params = params if params is not None else {}
+        self.raw = raw
+        self.result = result
+        self.error = error
+        self.close_code = close_code
+
+    def __repr__(self) -> str:
+        return f"HookContext(event={self.event.value!r}, target={self.target!r})"
+
+
+class HookManager:
+    """Runs one connection's hooks across the router and the resource chain.
+
+    ``resources`` is the chain from the root resource to the target. Each
+    hook's ``ctx.resource`` is the resource that owns the hook (``None`` for
+    global hooks); ``ctx.target`` is always the target resource.
+    """
+
+    __slots__ = ("_after", "_before", "global_hooks", "resources")
+
+    def __init__(self, *, global_hooks: HookCollection | None, resources: Sequence[Any]) -> None:
+        self.global_hooks = global_hooks or HookCollection()
+        self.resources = list(resources)
+        layers: list[tuple[Any, HookCollection]] = [(None, self.global_hooks)]
+        layers += [(r, r.hooks) for r in self.resources if getattr(r, "hooks", None) is not None]
+        self._before: dict[HookEvent, list[tuple[Any, Hook]]] = {}
+        for event in HookEvent:
+            self._before[event] = [(owner, h) for owner, coll in layers for h in coll.iter(event)]
+        self._after = {event: list(reversed(hooks)) for event, hooks in self._before.items()}
+
+    def has(self, event: str) -> bool:
+        """Whether any hook is registered for ``event`` along the chain."""
+        return bool(self._before[_event(event)])
+
+    async def _run(self, hooks: list[tuple[Any, Hook]], ctx: HookContext) -> None:
+        for owner, hook in hooks:
+            ctx.resource = owner
+            result = hook(ctx)
+            if inspect.isawaitable(result):
+                await result
+
+    async def run_before(self, event: str, ctx: HookContext) -> None:
+        """Outer to inner; the first raising hook stops the rest and propagates."""
+        hooks = self._before[_event(event)]
+        if hooks:
+            await self._run(hooks, ctx)
+
+    async def run_after(self, event: str, ctx: HookContext) -> None:
+        """Inner to outer; they see ``ctx.error`` when the step failed."""
+        hooks = self._after[_event(event)]
+        if hooks:
+            await self._run(hooks, ctx)

@@ -1,0 +1,261 @@
+"""``WebSocketResource``: one instance per connection, handlers per message type.
+
+The class body declares handlers (``@handles_message`` or ``on_<tag>``);
+``__init_subclass__`` compiles them once into a ``Dispatcher`` so that
+``dispatch`` does one native scan, one table slot, one prebuilt msgspec
+decode and one call per frame.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import msgspec
+
+from .dispatch import Dispatcher
+from .exceptions import FrameError
+from .handlers import HandlerInfo, inspect_handler
+from .hooks import HookCollection, HookManager
+from .routing import RouteMatcher
+
+if TYPE_CHECKING:
+    from .manager import WebSocketConnectionManager
+
+__all__ = ["WebSocketResource"]
+
+log = logging.getLogger("falcon_pachinko.resource")
+
+# Close codes a resource may choose for frames it refuses (RFC 6455 §7.4.1).
+INVALID_FRAME_CODES = frozenset({1003, 1007, 1008})
+
+
+class WebSocketResource:
+    """Base class for WebSocket resources (one instance per connection).
+
+    Class attributes (override in subclasses)
+    -----------------------------------------
+    schema:
+        ``None`` for the envelope format ``{"type": ..., "payload": ...}``, or
+        a tagged msgspec Struct / union of them for the flat tagged format.
+    max_frame_size, max_depth:
+        Limits applied by the frame scan; a larger frame closes with 1009.
+    binary_frames:
+        ``"unhandled"`` (default: binary frames go to ``on_unhandled``),
+        ``"dispatch"`` (decoded like text frames) or ``"close"`` (close 1003).
+    invalid_frame_close_code:
+        ``None`` (default: bad frames go to ``on_unhandled``) or one of
+        1003/1007/1008 to close the connection instead.
+    handler_error_close_code:
+        Close code when a handler raises (default 1011).
+    """
+
+    schema: ClassVar[Any] = None
+    max_frame_size: ClassVar[int] = 1 << 20
+    max_depth: ClassVar[int] = 64
+    binary_frames: ClassVar[Literal["unhandled", "dispatch", "close"]] = "unhandled"
+    invalid_frame_close_code: ClassVar[int | None] = None
+    handler_error_close_code: ClassVar[int] = 1011
+    hooks: ClassVar[HookCollection] = HookCollection()
+    handlers: ClassVar[dict[str, HandlerInfo]] = {}
+    _dispatcher: ClassVar[Dispatcher]
+
+    # Set by the router on accepted connections.
+    connection_id: str | None = None
+    close_code: int | None = None
+    _manager: WebSocketConnectionManager | None = None
+    _hook_manager: HookManager | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.invalid_frame_close_code not in (None, *INVALID_FRAME_CODES):
+            raise ValueError("invalid_frame_close_code must be None, 1003, 1007 or 1008")
+        if "hooks" not in vars(cls):
+            parent = next(vars(k)["hooks"] for k in cls.__mro__[1:] if "hooks" in vars(k))
+            cls.hooks = HookCollection.inherit(parent)
+        cls._dispatcher = Dispatcher.build(cls)
+        cls.handlers = {
+            entry.info.tag: entry.info for entry in cls._dispatcher.entries if entry.info
+        }
+
+    # -- per-connection state -------------------------------------------------
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        """Per-connection mapping, shared down a nested chain; replaceable."""
+        try:
+            return self.__dict__["_state"]  # type: ignore[no-any-return]
+        except KeyError:
+            state: dict[str, Any] = {}
+            self.__dict__["_state"] = state
+            return state
+
+    @state.setter
+    def state(self, value: MutableMapping[str, Any]) -> None:
+        self.__dict__["_state"] = value
+
+    # -- lifecycle (override) -------------------------------------------------
+
+    async def on_connect(self, req: Any, ws: Any, **params: Any) -> bool:
+        """Decide whether to accept; falsy rejects (HTTP 403 to the client)."""
+        return True
+
+    async def on_disconnect(self, ws: Any, close_code: int) -> None:
+        """Runs exactly once when the connection ends, with its close code."""
+
+    async def on_unhandled(self, ws: Any, message: str | bytes) -> None:
+        """Frames no handler takes (unknown type, invalid JSON, failed validation)."""
+
+    on_validation_error: Callable[..., Any] | None = None
+    """Optional ``async (ws, raw, error)`` called before ``on_unhandled`` for
+    frames that fail scanning or payload validation."""
+
+    # -- dispatch ---------------------------------------------------------------
+
+    async def dispatch(self, ws: Any, raw: str | bytes) -> None:
+        """Dispatch one frame to its handler (used by the receive loop and tests)."""
+        if type(raw) is bytes and self.binary_frames != "dispatch":
+            if self.binary_frames == "close":
+                await self.close(ws, 1003)
+            else:
+                await self.on_unhandled(ws, raw)
+            return
+        d = self._dispatcher
+        try:
+            slot, tag, payload = d.table.scan(raw)
+        except FrameError as exc:
+            await self._refuse(ws, raw, exc)
+            return
+        except TypeError:
+            await self.on_unhandled(ws, raw)
+            return
+        entry = d.entries[slot] if slot >= 0 else d.convention(tag)
+        if entry is None or entry.fn is None or entry.decode is None:
+            await self.on_unhandled(ws, raw)
+            return
+        try:
+            if d.schema is not None:
+                value = entry.decode(raw)
+            else:
+                value = None if payload is None else entry.decode(payload)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            await self._refuse(ws, raw, exc)
+            return
+        if entry.positional:
+            await entry.fn(self, ws, value)
+        else:
+            await entry.fn(self, ws, **{entry.param: value})
+
+    async def _refuse(self, ws: Any, raw: str | bytes, error: Exception) -> None:
+        """A frame that cannot be dispatched: close, or hook then on_unhandled."""
+        if isinstance(error, FrameError) and error.kind == "too_large":
+            await self.close(ws, 1009)
+            return
+        if self.invalid_frame_close_code is not None:
+            await self.close(ws, self.invalid_frame_close_code)
+            return
+        if self.on_validation_error is not None:
+            await self.on_validation_error(ws, raw, error)
+        await self.on_unhandled(ws, raw)
+
+    async def close(self, ws: Any, code: int = 1000, reason: str | None = None) -> None:
+        """Close the connection with ``code``; the receive loop ends after it."""
+        if self.close_code is None:
+            self.close_code = code
+        await ws.close(code) if reason is None else await ws.close(code, reason)
+
+    def add_handler(
+        self,
+        tag: str,
+        fn: Callable[..., Any],
+        *,
+        payload_type: Any = None,
+        strict: bool = True,
+    ) -> None:
+        """Register a handler on this instance (``fn(self, ws, payload)`` or a
+        bound method); rebuilds this instance's dispatch table once.
+        """
+        target = getattr(fn, "__func__", fn)
+        info = inspect_handler(tag, target, strict=strict)
+        if payload_type is not None:
+            info = HandlerInfo(
+                tag, target, payload_type, strict, info.payload_param, info.positional
+            )
+        extra = {i.tag: i for i in self.__dict__.get("_extra_handlers", {}).values()}
+        extra[tag] = info
+        self.__dict__["_extra_handlers"] = extra
+        self._dispatcher = Dispatcher.build(type(self), extra)  # type: ignore[misc]
+
+    # -- nesting ---------------------------------------------------------------
+
+    def add_subroute(
+        self,
+        path: str,
+        resource: Callable[..., WebSocketResource],
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Nest ``resource`` under ``path`` relative to this resource (call in ``__init__``)."""
+        if not callable(resource):
+            raise TypeError("resource must be callable")
+        factory = functools.partial(resource, *args, **(kwargs or {}))
+        subroutes: list[tuple[RouteMatcher, Callable[..., WebSocketResource]]]
+        subroutes = self.__dict__.setdefault("_subroutes", [])
+        matcher = RouteMatcher(path)
+        if any(m.template == matcher.template for m, _ in subroutes):
+            raise ValueError(f"subroute path {matcher.template!r} already registered")
+        subroutes.append((matcher, factory))
+
+    @property
+    def subroutes(self) -> list[tuple[RouteMatcher, Callable[..., WebSocketResource]]]:
+        return self.__dict__.get("_subroutes", [])  # type: ignore[no-any-return]
+
+    def get_child_context(self) -> dict[str, Any]:
+        """Keyword arguments for a nested child's constructor (``state`` replaces its state)."""
+        return {}
+
+    # -- hooks -----------------------------------------------------------------
+
+    def bind_hook_manager(self, manager: HookManager) -> None:
+        self._hook_manager = manager
+
+    def bind_default_hook_manager(self) -> HookManager:
+        """Hooks of this resource alone (no router), e.g. for direct dispatch in tests."""
+        manager = HookManager(global_hooks=None, resources=[self])
+        self._hook_manager = manager
+        return manager
+
+    # -- connection-manager helpers ------------------------------------------------
+
+    def _require_manager(self) -> tuple[WebSocketConnectionManager, str]:
+        if self._manager is None or self.connection_id is None:
+            raise RuntimeError(
+                "no connection manager: call falcon_pachinko.install(app) and connect "
+                "through a WebSocketRouter mounted on that app"
+            )
+        return self._manager, self.connection_id
+
+    async def join_room(self, room: str) -> None:
+        manager, conn_id = self._require_manager()
+        await manager.join_room(conn_id, room)
+
+    async def leave_room(self, room: str) -> None:
+        manager, conn_id = self._require_manager()
+        await manager.leave_room(conn_id, room)
+
+    async def broadcast_to_room(
+        self, room: str, message: Any, *, exclude_self: bool = False
+    ) -> None:
+        manager, conn_id = self._require_manager()
+        exclude = (conn_id,) if exclude_self else None
+        await manager.broadcast_to_room(room, message, exclude=exclude)
+
+    async def set_user(self, user_id: str | None) -> None:
+        manager, conn_id = self._require_manager()
+        await manager.set_user(conn_id, user_id)
+
+
+WebSocketResource._dispatcher = Dispatcher.build(WebSocketResource)
