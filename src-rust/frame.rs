@@ -103,6 +103,45 @@ pub fn scan_str<'a>(text: &'a str, key: &str, limits: Limits) -> Result<Scanned<
     .frame(key.as_bytes())
 }
 
+/// Expected closing bytes of the open containers: inline up to 32 levels
+/// (no allocation for ordinary frames), spilling to the heap beyond.
+#[derive(Default)]
+struct Stack {
+    inline: [u8; 32],
+    len: usize,
+    spill: Vec<u8>,
+}
+
+impl Stack {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, close: u8) {
+        if let Some(slot) = self.inline.get_mut(self.len) {
+            *slot = close;
+        } else {
+            self.spill.push(close);
+        }
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        if self.len > self.inline.len() {
+            self.spill.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    fn last(&self) -> Option<u8> {
+        let top = self.len.checked_sub(1)?;
+        match self.inline.get(top) {
+            Some(&close) => Some(close),
+            None => self.spill.last().copied(),
+        }
+    }
+}
+
 struct Scanner<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -223,7 +262,7 @@ impl<'a> Scanner<'a> {
     /// Validate one value inside a container at `depth`, without recursion.
     fn value(&mut self, depth: usize) -> Result<(), ScanError> {
         // Each entry is the closing byte the open container expects.
-        let mut stack: Vec<u8> = Vec::new();
+        let mut stack = Stack::default();
         'value: loop {
             self.skip_ws();
             match self.peek()? {
@@ -255,7 +294,7 @@ impl<'a> Scanner<'a> {
                 _ => return fail(ErrorKind::Syntax, self.pos),
             }
             // After a complete value: close containers or move to the next item.
-            while let Some(&close) = stack.last() {
+            while let Some(close) = stack.last() {
                 self.skip_ws();
                 let c = self.peek()?;
                 if c == b',' {
@@ -294,7 +333,17 @@ impl<'a> Scanner<'a> {
             // Jump to the next quote or backslash (SIMD via memchr), then check
             // the skipped run for raw control bytes, which JSON forbids.
             let rest = self.buf.get(self.pos..).unwrap_or_default();
-            let Some(skip) = memchr::memchr2(b'"', b'\\', rest) else {
+            // Short strings (keys, tags) are found faster by a plain loop
+            // than by memchr's setup; long ones by memchr's SIMD search.
+            let short = rest.iter().take(16).position(|&c| c == b'"' || c == b'\\');
+            let found = short.or_else(|| {
+                if rest.len() > 16 {
+                    memchr::memchr2(b'"', b'\\', &rest[16..]).map(|i| i + 16)
+                } else {
+                    None
+                }
+            });
+            let Some(skip) = found else {
                 if let Some(bad) = rest.iter().position(|&c| c < 0x20) {
                     return fail(ErrorKind::Syntax, self.pos + bad);
                 }

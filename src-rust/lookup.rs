@@ -75,10 +75,39 @@ pub fn scan_frame<'py>(
     )
 }
 
+/// Tag -> (slot, interned Python tag). Resource classes have a handful of
+/// tags, for which comparing bytes in a short vector beats hashing; large
+/// tables use a map.
+enum Slots {
+    Few(Vec<(String, isize, Py<PyString>)>),
+    Many(HashMap<String, (isize, Py<PyString>)>),
+}
+
+const FEW: usize = 16;
+
+impl Slots {
+    fn get(&self, tag: &str) -> Option<(isize, &Py<PyString>)> {
+        match self {
+            Slots::Few(items) => items
+                .iter()
+                .find(|(t, _, _)| t == tag)
+                .map(|(_, s, p)| (*s, p)),
+            Slots::Many(map) => map.get(tag).map(|(s, p)| (*s, p)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Slots::Few(items) => items.len(),
+            Slots::Many(map) => map.len(),
+        }
+    }
+}
+
 /// Frozen tag -> slot table built once per resource class.
 #[pyclass(frozen, module = "falcon_pachinko._native")]
 pub struct TagTable {
-    slots: HashMap<String, (isize, Py<PyString>)>,
+    slots: Slots,
     #[pyo3(get)]
     key: String,
     #[pyo3(get)]
@@ -97,12 +126,17 @@ impl TagTable {
         max_size: usize,
         max_depth: usize,
     ) -> PyResult<Self> {
-        let mut slots = HashMap::with_capacity(tags.len());
+        let mut map = HashMap::with_capacity(tags.len());
         for (tag, slot) in tags.iter() {
             let tag = tag.cast_into::<PyString>()?;
             let slot: isize = slot.extract()?;
-            slots.insert(tag.to_str()?.to_owned(), (slot, tag.unbind()));
+            map.insert(tag.to_str()?.to_owned(), (slot, tag.unbind()));
         }
+        let slots = if map.len() <= FEW {
+            Slots::Few(map.into_iter().map(|(t, (s, p))| (t, s, p)).collect())
+        } else {
+            Slots::Many(map)
+        };
         Ok(TagTable {
             slots,
             key: key.to_owned(),
@@ -113,7 +147,7 @@ impl TagTable {
 
     /// Slot for `tag`, or -1 when no handler is registered for it.
     fn lookup(&self, tag: &str) -> isize {
-        self.slots.get(tag).map_or(-1, |(slot, _)| *slot)
+        self.slots.get(tag).map_or(-1, |(slot, _)| slot)
     }
 
     /// Scan a frame and look its tag up: `(slot, tag, payload_or_None)`.
@@ -128,7 +162,7 @@ impl TagTable {
         };
         with_scan(frame, &self.key, limits, |s| {
             let (slot, tag) = match self.slots.get(s.tag.as_ref()) {
-                Some((slot, interned)) => (*slot, interned.bind(py).clone()),
+                Some((slot, interned)) => (slot, interned.bind(py).clone()),
                 None => (-1, PyString::new(py, &s.tag)),
             };
             PyTuple::new(
@@ -147,6 +181,6 @@ impl TagTable {
     }
 
     fn __contains__(&self, tag: &str) -> bool {
-        self.slots.contains_key(tag)
+        self.slots.get(tag).is_some()
     }
 }

@@ -25,6 +25,13 @@ from .manager import WebSocketConnectionManager
 from .protocols import WebSocketLike
 from .resource import WebSocketResource
 from .router import WebSocketRouter
+from .testing import (
+    SimulatorConnection,
+    SimulatorRouterHarness,
+    TraceEvent,
+    WebSocketSimulator,
+    WebSocketTestClient,
+)
 
 __all__ = [
     "IMPLEMENTATION",
@@ -42,11 +49,16 @@ __all__ = [
     "ResourceFactory",
     "ServiceContainer",
     "ServiceNotFoundError",
+    "SimulatorConnection",
+    "SimulatorRouterHarness",
+    "TraceEvent",
     "WebSocketConnectionManager",
     "WebSocketConnectionNotFoundError",
     "WebSocketLike",
     "WebSocketResource",
     "WebSocketRouter",
+    "WebSocketSimulator",
+    "WebSocketTestClient",
     "connection_manager",
     "handles_message",
     "install",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from falcon.errors import WebSocketDisconnected
 
 from .hooks import HookCollection, HookContext, HookEvent, HookManager
-from .protocols import frame_receiver
+from .protocols import falcon_receive_parts, frame_receiver
 
 if TYPE_CHECKING:
     from .manager import WebSocketConnectionManager
@@ -110,10 +110,20 @@ async def serve_connection(
 async def _receive_loop(
     target: WebSocketResource, hooks: HookManager, req: Any, ws: Any, conn_id: str | None
 ) -> int:
-    """Dispatch frames until the peer disconnects or the server closes; the code."""
+    """Dispatch frames until the peer disconnects or the server closes; the code.
+
+    PERF: this is the per-message path. For Falcon's WebSocket without
+    receive hooks and with the stock ``dispatch``, the frame is read and
+    routed inline: no wrapper coroutine for receive, none for dispatch.
+    """
+    with_hooks = hooks.has(HookEvent.BEFORE_RECEIVE) or hooks.has(HookEvent.AFTER_RECEIVE)
+    parts = falcon_receive_parts(ws)
+    inline = parts is not None and not with_hooks and _stock_dispatch(target)
+    if inline:
+        assert parts is not None
+        return await _inline_loop(target, ws, req, conn_id, parts)
     receive = frame_receiver(ws)
     dispatch = target.dispatch
-    with_hooks = hooks.has(HookEvent.BEFORE_RECEIVE) or hooks.has(HookEvent.AFTER_RECEIVE)
     while True:
         try:
             raw = await receive()
@@ -126,18 +136,66 @@ async def _receive_loop(
                 await dispatch(ws, raw)
         except WebSocketDisconnected as exc:
             return target.close_code or exc.code or 1000
-        except Exception:
-            log.exception(
-                "handler failed: resource=%s connection=%s path=%s; closing with %s",
-                type(target).__qualname__,
-                conn_id,
-                getattr(req, "path", "?"),
-                target.handler_error_close_code,
-            )
-            target.close_code = target.close_code or target.handler_error_close_code
-            await _safe_close(ws, target.close_code)
+        except Exception:  # noqa: BLE001 - logged with traceback in _handler_failed
+            await _handler_failed(target, ws, req, conn_id)
         if target.close_code is not None:
             return target.close_code
+
+
+def _stock_dispatch(target: WebSocketResource) -> bool:
+    from .resource import WebSocketResource
+
+    return type(target).dispatch is WebSocketResource.dispatch
+
+
+async def _inline_loop(
+    target: WebSocketResource,
+    ws: Any,
+    req: Any,
+    conn_id: str | None,
+    parts: tuple[Any, Any],
+) -> int:
+    require_open, receive_event = parts
+    route = target.route
+    while True:
+        try:
+            require_open()
+            event = await receive_event()
+        except WebSocketDisconnected as exc:
+            return target.close_code or exc.code or 1000
+        raw = event.get("text")
+        if raw is None:
+            raw = event.get("bytes") or b""
+        try:
+            entry, value = route(raw)
+            fn = entry.fn
+            if fn is None:
+                await target.fallback(ws, raw, entry, value)
+            elif entry.positional:
+                await fn(target, ws, value)
+            else:
+                await fn(target, ws, **{entry.param: value})
+        except WebSocketDisconnected as exc:
+            return target.close_code or exc.code or 1000
+        except Exception:  # noqa: BLE001 - logged with traceback in _handler_failed
+            await _handler_failed(target, ws, req, conn_id)
+        if target.close_code is not None:
+            return target.close_code
+
+
+async def _handler_failed(
+    target: WebSocketResource, ws: Any, req: Any, conn_id: str | None
+) -> None:
+    """Log with the connection's context and close that connection only."""
+    log.exception(
+        "handler failed: resource=%s connection=%s path=%s; closing with %s",
+        type(target).__qualname__,
+        conn_id,
+        getattr(req, "path", "?"),
+        target.handler_error_close_code,
+    )
+    target.close_code = target.close_code or target.handler_error_close_code
+    await _safe_close(ws, target.close_code)
 
 
 async def _dispatch_with_hooks(

@@ -20,7 +20,7 @@ import msgspec
 from . import _accel
 from .handlers import MARK, HandlerInfo, inspect_handler, snake_case
 
-__all__ = ["RESERVED", "Dispatcher", "Entry"]
+__all__ = ["BINARY", "REFUSED", "RESERVED", "UNHANDLED", "Dispatcher", "Entry"]
 
 # Lifecycle methods that a tag must never reach through the convention.
 RESERVED = frozenset(
@@ -31,14 +31,7 @@ _json_any = msgspec.json.Decoder()
 
 
 def _forbidding(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
-    """A same-named subclass that rejects unknown fields (strict handlers).
-
-    msgspec fixes the unknown-field policy per type, not per decode, so a
-    strict handler whose Struct allows unknown fields decodes into this
-    subclass (still an instance of the user's Struct).
-    """
-    if struct.__struct_config__.forbid_unknown_fields:
-        return struct
+    """A same-named subclass that rejects unknown fields (strict handlers)."""
     sub = types.new_class(struct.__name__, (struct,), {"forbid_unknown_fields": True})
     sub.__qualname__ = struct.__qualname__
     sub.__module__ = struct.__module__
@@ -50,11 +43,31 @@ def _is_struct(tp: Any) -> bool:
 
 
 def payload_decoder(payload_type: Any, strict: bool) -> Callable[[bytes], Any]:
-    """Decoder for an envelope's raw payload bytes, built once per handler."""
+    """Decoder for an envelope's raw payload bytes, built once per handler.
+
+    msgspec fixes the unknown-field policy per type, not per decode. For a
+    strict handler whose Struct allows unknown fields, decoding goes through
+    a same-layout subclass that forbids them, and the result's class is set
+    back to the user's Struct (so equality and ``type(p) is T`` hold). This
+    applies to a top-level Struct payload; nested Structs keep their own
+    policy.
+    """
     if payload_type is Any or isinstance(payload_type, str):
         return _json_any.decode
-    target = _forbidding(payload_type) if strict and _is_struct(payload_type) else payload_type
-    return msgspec.json.Decoder(target, strict=strict).decode
+    if (
+        strict
+        and _is_struct(payload_type)
+        and not payload_type.__struct_config__.forbid_unknown_fields
+    ):
+        checked = msgspec.json.Decoder(_forbidding(payload_type), strict=True).decode
+
+        def decode(data: bytes) -> Any:
+            value = checked(data)
+            value.__class__ = payload_type
+            return value
+
+        return decode
+    return msgspec.json.Decoder(payload_type, strict=strict).decode
 
 
 class Entry:
@@ -62,12 +75,23 @@ class Entry:
 
     __slots__ = ("decode", "fn", "info", "param", "positional")
 
-    def __init__(self, info: HandlerInfo | None, decode: Callable[[Any], Any] | None) -> None:
+    def __init__(self, info: HandlerInfo | None, decode: Callable[[Any], Any]) -> None:
         self.info = info
         self.fn = info.fn if info is not None else None
         self.decode = decode
         self.param = info.payload_param if info is not None else "payload"
         self.positional = info.positional if info is not None else True
+
+
+# Sentinel entries (no handler) that ``WebSocketResource.route`` returns for
+# frames that go to ``fallback`` instead of a handler.
+def _no_decode(data: Any) -> Any:
+    raise AssertionError("sentinel entries are never decoded")
+
+
+UNHANDLED = Entry(None, _no_decode)
+REFUSED = Entry(None, _no_decode)
+BINARY = Entry(None, _no_decode)
 
 
 def _schema_members(schema: Any) -> tuple[str, dict[str, type[msgspec.Struct]]]:

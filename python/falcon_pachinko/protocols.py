@@ -12,9 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
 import falcon.asgi
-from falcon.errors import WebSocketDisconnected
 
-__all__ = ["Receiver", "WebSocketLike", "frame_receiver"]
+__all__ = ["Receiver", "WebSocketLike", "falcon_receive_parts", "frame_receiver"]
 
 Receiver = Callable[[], Awaitable[str | bytes]]
 
@@ -37,23 +36,34 @@ class WebSocketLike(Protocol):
     async def receive_text(self) -> str: ...
 
 
+def falcon_receive_parts(ws: Any) -> tuple[Callable[[], None], Callable[[], Any]] | None:
+    """``(require_open, receive_event)`` for a ``falcon.asgi.WebSocket``, else None.
+
+    Falcon's public ``receive_text``/``receive_data`` each refuse the other
+    frame type after consuming it, so the loop does what they do:
+    ``_require_accepted()`` (raises ``WebSocketDisconnected`` once the server
+    closed; ``ws.closed`` would also be true while frames the client sent
+    before its close are still buffered) then ``_receive()`` for the ASGI
+    event. Both exist since Falcon 3 and are pinned by the integration tests.
+    """
+    if isinstance(ws, falcon.asgi.WebSocket) and hasattr(ws, "_receive"):
+        return ws._require_accepted, ws._receive
+    return None
+
+
 def frame_receiver(ws: Any) -> Receiver:
     """An ``async () -> str | bytes`` that raises ``WebSocketDisconnected`` at the end.
 
-    Falcon's public ``receive_text``/``receive_data`` each refuse the other
-    frame type after consuming it, so for ``falcon.asgi.WebSocket`` this
-    reads the ASGI event through ``WebSocket._receive`` (present since
-    Falcon 3; pinned by the integration tests) and returns whichever payload
-    the frame carried. Other objects may offer ``receive()`` returning
+    Other objects than Falcon's WebSocket may offer ``receive()`` returning
     ``str | bytes`` (the simulator does) or only ``receive_text()``.
     """
-    if isinstance(ws, falcon.asgi.WebSocket) and hasattr(ws, "_receive"):
-        raw_receive = ws._receive
+    parts = falcon_receive_parts(ws)
+    if parts is not None:
+        require_open, receive_event = parts
 
         async def receive() -> str | bytes:
-            if ws.closed:
-                raise WebSocketDisconnected(getattr(ws, "_close_code", None) or 1000)
-            event = await raw_receive()
+            require_open()
+            event = await receive_event()
             text = event.get("text")
             if text is not None:
                 return text  # type: ignore[no-any-return]

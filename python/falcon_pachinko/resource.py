@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import msgspec
 
-from .dispatch import Dispatcher
+from .dispatch import BINARY, REFUSED, UNHANDLED, Dispatcher, Entry
 from .exceptions import FrameError
 from .handlers import HandlerInfo, inspect_handler
 from .hooks import HookCollection, HookManager
@@ -114,39 +114,54 @@ class WebSocketResource:
 
     # -- dispatch ---------------------------------------------------------------
 
-    async def dispatch(self, ws: Any, raw: str | bytes) -> None:
-        """Dispatch one frame to its handler (used by the receive loop and tests)."""
+    def route(self, raw: str | bytes) -> tuple[Entry, Any]:
+        """The synchronous half of dispatch: ``(entry, value)`` for one frame.
+
+        A normal entry has ``fn`` set and ``value`` is the decoded payload.
+        Frames that cannot be dispatched yield a sentinel entry with no
+        ``fn`` (``value`` is then the error, if any), for :meth:`fallback`.
+        """
         if type(raw) is bytes and self.binary_frames != "dispatch":
-            if self.binary_frames == "close":
-                await self.close(ws, 1003)
-            else:
-                await self.on_unhandled(ws, raw)
-            return
+            return BINARY, None
         d = self._dispatcher
         try:
             slot, tag, payload = d.table.scan(raw)
         except FrameError as exc:
-            await self._refuse(ws, raw, exc)
-            return
+            return REFUSED, exc
         except TypeError:
-            await self.on_unhandled(ws, raw)
-            return
+            return UNHANDLED, None
         entry = d.entries[slot] if slot >= 0 else d.convention(tag)
-        if entry is None or entry.fn is None or entry.decode is None:
-            await self.on_unhandled(ws, raw)
-            return
+        if entry is None or entry.fn is None:
+            return UNHANDLED, None
         try:
-            if d.schema is not None:
-                value = entry.decode(raw)
-            else:
-                value = None if payload is None else entry.decode(payload)
+            if d.schema is None:
+                return entry, None if payload is None else entry.decode(payload)
+            return entry, entry.decode(raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            await self._refuse(ws, raw, exc)
-            return
-        if entry.positional:
-            await entry.fn(self, ws, value)
+            return REFUSED, exc
+
+    async def fallback(self, ws: Any, raw: str | bytes, entry: Entry, error: Any) -> None:
+        """What happens to a frame :meth:`route` could not give to a handler."""
+        if entry is BINARY:
+            if self.binary_frames == "close":
+                await self.close(ws, 1003)
+            else:
+                await self.on_unhandled(ws, raw)
+        elif entry is REFUSED:
+            await self._refuse(ws, raw, error)
         else:
-            await entry.fn(self, ws, **{entry.param: value})
+            await self.on_unhandled(ws, raw)
+
+    async def dispatch(self, ws: Any, raw: str | bytes) -> None:
+        """Dispatch one frame to its handler (used by the receive loop and tests)."""
+        entry, value = self.route(raw)
+        fn = entry.fn
+        if fn is None:
+            await self.fallback(ws, raw, entry, value)
+        elif entry.positional:
+            await fn(self, ws, value)
+        else:
+            await fn(self, ws, **{entry.param: value})
 
     async def _refuse(self, ws: Any, raw: str | bytes, error: Exception) -> None:
         """A frame that cannot be dispatched: close, or hook then on_unhandled."""

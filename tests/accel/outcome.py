@@ -10,5 +10,5 @@ def outcome(fn: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
     """``("ok", value)`` or ``("err", class, kind, position)`` for one call."""
     try:
         return ("ok", fn(*args))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any exception is an outcome
         return ("err", type(exc), getattr(exc, "kind", None), getattr(exc, "position", None))
