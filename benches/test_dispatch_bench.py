@@ -14,11 +14,10 @@ from typing import Any
 import falcon.asgi
 import msgspec
 import pytest
+from tests.support.asgi import drive
 
 import falcon_pachinko as fp
 from falcon_pachinko import _accel, _native, _pure
-
-from tests.support.asgi import drive
 
 N = 2000
 COUNT = {"n": 0}

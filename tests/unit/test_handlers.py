@@ -114,7 +114,7 @@ def test_duplicate_tag_with_same_method_name() -> None:
             async def handler(self, ws: Any, payload: Any) -> None: ...
 
             @handles_message("x")  # type: ignore[no-redef]
-            async def handler(self, ws: Any, payload: Any) -> None: ...
+            async def handler(self, ws: Any, payload: Any) -> None: ...  # noqa: F811
 
 
 def test_subclass_may_override_a_parent_tag() -> None:
