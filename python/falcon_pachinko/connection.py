@@ -96,6 +96,10 @@ async def serve_connection(
         await _safe_close(ws, GOING_AWAY)
         raise
     finally:
+        if manager is not None and conn_id is not None and target.close_code is None:
+            # The manager closed it (slow peer, shutdown): report that code,
+            # not the generic one the receive side saw.
+            code = manager.server_close_code(conn_id) or code
         try:
             ctx = HookContext(
                 HookEvent.BEFORE_DISCONNECT, target=target, req=req, ws=ws, close_code=code

@@ -62,7 +62,7 @@ class _Gone(ConnectionError):
 class _Peer:
     """Delivery state of one local connection (touched only off the fast path)."""
 
-    __slots__ = ("conn_id", "dead", "send", "waiters", "writer", "ws")
+    __slots__ = ("closed_with", "conn_id", "dead", "send", "waiters", "writer", "ws")
 
     def __init__(self, conn_id: str, ws: Any, send: Any) -> None:
         self.conn_id = conn_id
@@ -71,6 +71,7 @@ class _Peer:
         self.writer: asyncio.Task[None] | None = None
         self.waiters: dict[int, asyncio.Future[None]] = {}
         self.dead: BaseException | None = None
+        self.closed_with: int | None = None
 
 
 class WebSocketConnectionManager:
@@ -166,6 +167,11 @@ class WebSocketConnectionManager:
         self.hub.set_user(conn_id, user_id)
 
     # -- queries -------------------------------------------------------------------
+
+    def server_close_code(self, conn_id: str) -> int | None:
+        """The code the manager closed this connection with, if it did."""
+        peer = self._peers.get(conn_id)
+        return None if peer is None else peer.closed_with
 
     def user_connections(self, user_id: str) -> list[str]:
         return self.hub.user_members(user_id)
@@ -422,6 +428,7 @@ class WebSocketConnectionManager:
             peer.writer.cancel()
         if peer.conn_id in self.hub:
             self.hub.mark_busy(peer.conn_id)  # no more direct writes to it
+        peer.closed_with = peer.closed_with or code
         try:
             async with asyncio.timeout(1.0):
                 if not getattr(peer.ws, "closed", False):
@@ -451,6 +458,7 @@ class WebSocketConnectionManager:
         peers = list(self._peers.values())
 
         async def close(peer: _Peer) -> None:
+            peer.closed_with = peer.closed_with or code
             try:
                 if not getattr(peer.ws, "closed", False):
                     await peer.ws.close(code)

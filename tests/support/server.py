@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,12 +25,26 @@ class RunningServer:
         return f"http://127.0.0.1:{self.port}"
 
 
+def listening_socket(sndbuf: int | None = None) -> socket.socket:
+    """A bound 127.0.0.1 socket on a free port; accepted connections inherit
+    its send-buffer size (used to make back-pressure appear quickly).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if sndbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @asynccontextmanager
-async def running_server(app: Any, **config: Any) -> AsyncIterator[RunningServer]:
+async def running_server(
+    app: Any, *, sock: socket.socket | None = None, **config: Any
+) -> AsyncIterator[RunningServer]:
     """Serve ``app`` with uvicorn (lifespan on); stop it, bounded, on exit."""
     options: dict[str, Any] = {"log_level": "warning", "lifespan": "on"} | config
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, **options))
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
     try:
         async with asyncio.timeout(10):
             while not server.started:
