@@ -63,8 +63,8 @@ def build(
     stubs = [stub() for _ in range(n)]
 
     async def setup() -> None:
-        for i, stub in enumerate(stubs):
-            await manager.add_connection(f"c{i}", stub)
+        for i, ws in enumerate(stubs):
+            await manager.add_connection(f"c{i}", ws)
             await manager.join_room(f"c{i}", "room")
 
     loop.run_until_complete(setup())
