@@ -21,6 +21,7 @@ from .exceptions import (
 )
 from .handlers import handles_message
 from .hooks import HookCollection, HookContext, HookEvent, HookManager
+from .lifespan import lifespan
 from .manager import WebSocketConnectionManager
 from .protocols import WebSocketLike
 from .resource import WebSocketResource
@@ -32,6 +33,7 @@ from .testing import (
     WebSocketSimulator,
     WebSocketTestClient,
 )
+from .workers import WorkerController, worker
 
 __all__ = [
     "IMPLEMENTATION",
@@ -59,7 +61,10 @@ __all__ = [
     "WebSocketRouter",
     "WebSocketSimulator",
     "WebSocketTestClient",
+    "WorkerController",
     "connection_manager",
     "handles_message",
     "install",
+    "lifespan",
+    "worker",
 ]
