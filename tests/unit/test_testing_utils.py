@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -34,7 +33,7 @@ async def test_simulator_queues_and_bounded_waits() -> None:
         assert await ws.next_json() == {"c": 1}
         with pytest.raises(LookupError):
             ws.pop_sent()
-        with pytest.raises(TimeoutError, match="no frame was sent within 0.05s"):
+        with pytest.raises(TimeoutError, match=r"no frame was sent within 0\.05s"):
             await ws.next_sent()
         await ws.push_json({"type": "x"})
         await ws.push_bytes(b"raw")
