@@ -104,10 +104,18 @@ impl Slots {
     }
 }
 
+/// A slot's route: the object returned for it and the optional decoder.
+type Route = (Py<PyAny>, Option<Py<PyAny>>);
+
 /// Frozen tag -> slot table built once per resource class.
 #[pyclass(frozen, module = "falcon_pachinko._native")]
 pub struct TagTable {
     slots: Slots,
+    /// Per slot: the Python object `route` returns (a handler entry) and
+    /// the decoder for its argument (`None`: no argument to decode).
+    routes: Vec<Route>,
+    #[pyo3(get)]
+    whole_frame: bool,
     #[pyo3(get)]
     key: String,
     #[pyo3(get)]
@@ -119,12 +127,14 @@ pub struct TagTable {
 #[pymethods]
 impl TagTable {
     #[new]
-    #[pyo3(signature = (tags, key = "type", max_size = 1_048_576, max_depth = 64))]
+    #[pyo3(signature = (tags, key = "type", max_size = 1_048_576, max_depth = 64, routes = None, whole_frame = false))]
     fn new(
         tags: &Bound<'_, PyDict>,
         key: &str,
         max_size: usize,
         max_depth: usize,
+        routes: Option<Vec<Route>>,
+        whole_frame: bool,
     ) -> PyResult<Self> {
         let mut map = HashMap::with_capacity(tags.len());
         for (tag, slot) in tags.iter() {
@@ -139,6 +149,8 @@ impl TagTable {
         };
         Ok(TagTable {
             slots,
+            routes: routes.unwrap_or_default(),
+            whole_frame,
             key: key.to_owned(),
             max_size,
             max_depth,
@@ -173,6 +185,46 @@ impl TagTable {
                     payload_obj(py, s.payload),
                 ],
             )
+        })
+    }
+
+    /// Scan, look up and decode in one call: `(entry, value)` for a routed
+    /// tag (`value` is the decoder applied to the payload bytes, or to the
+    /// whole frame with `whole_frame`; `None` for a missing/null payload),
+    /// `(None, tag)` for a tag without a route. `FrameError` and the
+    /// decoder's own exceptions propagate.
+    fn route<'py>(
+        &self,
+        py: Python<'py>,
+        frame: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let limits = Limits {
+            max_size: self.max_size,
+            max_depth: self.max_depth,
+        };
+        with_scan(frame, &self.key, limits, |s| {
+            let routed = self
+                .slots
+                .get(s.tag.as_ref())
+                .and_then(|(slot, _)| usize::try_from(slot).ok())
+                .and_then(|slot| self.routes.get(slot));
+            let Some((entry, decode)) = routed else {
+                return PyTuple::new(
+                    py,
+                    [
+                        py.None().into_bound(py),
+                        PyString::new(py, &s.tag).into_any(),
+                    ],
+                );
+            };
+            let value = match (decode, self.whole_frame, s.payload) {
+                (None, _, _) | (Some(_), false, None) => py.None().into_bound(py),
+                (Some(decode), true, _) => decode.bind(py).call1((frame,))?,
+                (Some(decode), false, Some(raw)) => {
+                    decode.bind(py).call1((PyBytes::new(py, raw),))?
+                }
+            };
+            PyTuple::new(py, [entry.bind(py).clone(), value])
         })
     }
 

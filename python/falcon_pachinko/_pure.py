@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .exceptions import FrameError, WebSocketConnectionNotFoundError
@@ -276,14 +276,16 @@ class TagTable:
     known (slot ``-1``) before any payload is decoded.
     """
 
-    __slots__ = ("_key_bytes", "_slots", "key", "max_depth", "max_size")
+    __slots__ = ("_key_bytes", "_routes", "_slots", "key", "max_depth", "max_size", "whole_frame")
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - same signature as the native twin
         self,
         tags: Mapping[str, int],
         key: str = "type",
         max_size: int = DEFAULT_MAX_SIZE,
         max_depth: int = DEFAULT_MAX_DEPTH,
+        routes: list[tuple[Any, Callable[[Any], Any] | None]] | None = None,
+        whole_frame: bool = False,
     ) -> None:
         if not isinstance(tags, dict):
             raise TypeError(f"tags must be a dict, not {type(tags).__name__}")
@@ -295,6 +297,8 @@ class TagTable:
                 raise TypeError(f"slots must be int, not {type(slot).__name__}")
             slots[tag] = slot
         self._slots = slots
+        self._routes = list(routes or ())
+        self.whole_frame = whole_frame
         self._key_bytes = key.encode("utf-8")
         self.key = key
         self.max_size = max_size
@@ -308,6 +312,24 @@ class TagTable:
         """Scan ``frame`` and look its tag up: ``(slot, tag, payload_or_None)``."""
         tag, payload = _scan(frame, self._key_bytes, self.max_size, self.max_depth)
         return self._slots.get(tag, -1), tag, payload
+
+    def route(self, frame: str | bytes) -> tuple[Any, Any]:
+        """Scan, look up and decode in one call.
+
+        ``(entry, value)`` for a routed tag: ``value`` is the slot's decoder
+        applied to the payload bytes (or to the whole frame with
+        ``whole_frame``), ``None`` for a missing/null payload or a slot
+        without a decoder. ``(None, tag)`` for a tag without a route.
+        ``FrameError`` and the decoder's own exceptions propagate.
+        """
+        tag, payload = _scan(frame, self._key_bytes, self.max_size, self.max_depth)
+        slot = self._slots.get(tag, -1)
+        if not 0 <= slot < len(self._routes):
+            return None, tag
+        entry, decode = self._routes[slot]
+        if decode is None or (payload is None and not self.whole_frame):
+            return entry, None
+        return entry, decode(frame if self.whole_frame else payload)
 
     def __len__(self) -> int:
         return len(self._slots)

@@ -18,9 +18,10 @@ from typing import Any
 import msgspec
 
 from . import _accel
+from .exceptions import FrameError
 from .handlers import MARK, HandlerInfo, inspect_handler, snake_case
 
-__all__ = ["BINARY", "REFUSED", "RESERVED", "UNHANDLED", "Dispatcher", "Entry"]
+__all__ = ["BINARY", "REFUSED", "RESERVED", "ROUTE_ERRORS", "UNHANDLED", "Dispatcher", "Entry"]
 
 # Lifecycle methods that a tag must never reach through the convention.
 RESERVED = frozenset(
@@ -83,6 +84,11 @@ class Entry:
         self.positional = info.positional if info is not None else True
 
 
+# What a frame that is not JSON, not an envelope or not a valid payload
+# raises on its way through ``TagTable.route``.
+ROUTE_ERRORS = (FrameError, msgspec.ValidationError, msgspec.DecodeError)
+
+
 # Sentinel entries (no handler) that ``WebSocketResource.route`` returns for
 # frames that go to ``fallback`` instead of a handler.
 def _no_decode(data: Any) -> Any:
@@ -118,9 +124,13 @@ def _schema_members(schema: Any) -> tuple[str, dict[str, type[msgspec.Struct]]]:
 
 
 class Dispatcher:
-    """Tag table plus handler entries for one resource class (or instance)."""
+    """Tag table plus handler entries for one resource class (or instance).
 
-    __slots__ = ("_cache", "conventions", "entries", "schema", "table")
+    The native ``TagTable`` holds, per tag, the ``Entry`` and its decoder, so
+    ``table.route(raw)`` scans, looks up and decodes in one call.
+    """
+
+    __slots__ = ("_cache", "_key", "_limits", "_slots", "conventions", "entries", "schema", "table")
 
     def __init__(
         self,
@@ -135,14 +145,14 @@ class Dispatcher:
         self.conventions = conventions
         self._cache: dict[str, Entry] = {}
         self.entries: list[Entry] = []
-        slots: dict[str, int] = {}
+        self._slots: dict[str, int] = {}
+        self._limits = (max_size, max_depth)
         if schema is None:
-            key = "type"
+            self._key = "type"
             for tag, info in handlers.items():
-                slots[tag] = len(self.entries)
-                self.entries.append(Entry(info, payload_decoder(info.payload_type, info.strict)))
+                self._add(tag, Entry(info, payload_decoder(info.payload_type, info.strict)))
         else:
-            key, members = _schema_members(schema)
+            self._key, members = _schema_members(schema)
             by_type: dict[Any, HandlerInfo] = {}
             for info in handlers.values():
                 if info.payload_type in members.values():
@@ -157,13 +167,26 @@ class Dispatcher:
                     by_type.get(member) or handlers.get(tag) or conventions.get(snake_case(tag))
                 )
                 strict = chosen.strict if chosen is not None else True
-                decode = msgspec.json.Decoder(member, strict=strict).decode
-                slots[tag] = len(self.entries)
-                self.entries.append(Entry(chosen, decode))
-        self.table = _accel.TagTable(slots, key, max_size, max_depth)
+                self._add(tag, Entry(chosen, msgspec.json.Decoder(member, strict=strict).decode))
+        self.table = self._build_table()
+
+    def _add(self, tag: str, entry: Entry) -> None:
+        self._slots[tag] = len(self.entries)
+        self.entries.append(entry)
+
+    def _build_table(self) -> Any:
+        routes = [(e, e.decode if e.fn is not None else None) for e in self.entries]
+        max_size, max_depth = self._limits
+        return _accel.TagTable(
+            self._slots, self._key, max_size, max_depth, routes, self.schema is not None
+        )
 
     def convention(self, tag: str) -> Entry | None:
-        """Entry for an ``on_<snake_case(tag)>`` method (envelope format only)."""
+        """Entry for an ``on_<snake_case(tag)>`` method (envelope format only).
+
+        The first frame with a new tag finds the method; the tag then joins
+        the table (bounded), so later frames route in one native call.
+        """
         entry = self._cache.get(tag)
         if entry is not None or self.schema is not None:
             return entry
@@ -173,6 +196,8 @@ class Dispatcher:
         entry = Entry(info, payload_decoder(info.payload_type, True))
         if len(self._cache) < _CACHE_LIMIT:
             self._cache[tag] = entry
+            self._add(tag, entry)
+            self.table = self._build_table()
         return entry
 
     @classmethod

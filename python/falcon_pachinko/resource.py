@@ -13,9 +13,7 @@ import logging
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import msgspec
-
-from .dispatch import BINARY, REFUSED, UNHANDLED, Dispatcher, Entry
+from .dispatch import BINARY, REFUSED, ROUTE_ERRORS, UNHANDLED, Dispatcher, Entry
 from .exceptions import FrameError
 from .handlers import HandlerInfo, inspect_handler
 from .hooks import HookCollection, HookManager
@@ -125,20 +123,26 @@ class WebSocketResource:
             return BINARY, None
         d = self._dispatcher
         try:
-            slot, tag, payload = d.table.scan(raw)
-        except FrameError as exc:
+            entry, value = d.table.route(raw)
+            if entry is None:  # no route for this tag: a convention handler?
+                if d.convention(value) is None:
+                    return UNHANDLED, None
+                entry, value = d.table.route(raw)
+                if entry is None:  # the convention cache is full
+                    entry, value = self._convention_slow(d, raw)
+        except ROUTE_ERRORS as exc:
             return REFUSED, exc
         except TypeError:
             return UNHANDLED, None
-        entry = d.entries[slot] if slot >= 0 else d.convention(tag)
-        if entry is None or entry.fn is None:
+        return (UNHANDLED, None) if entry.fn is None else (entry, value)
+
+    @staticmethod
+    def _convention_slow(d: Dispatcher, raw: str | bytes) -> tuple[Entry, Any]:
+        _slot, tag, payload = d.table.scan(raw)
+        entry = d.convention(tag)
+        if entry is None:
             return UNHANDLED, None
-        try:
-            if d.schema is None:
-                return entry, None if payload is None else entry.decode(payload)
-            return entry, entry.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            return REFUSED, exc
+        return entry, None if payload is None else entry.decode(payload)
 
     async def fallback(self, ws: Any, raw: str | bytes, entry: Entry, error: Any) -> None:
         """What happens to a frame :meth:`route` could not give to a handler."""

@@ -76,3 +76,33 @@ def test_corpus_cases_agree(path: Path) -> None:
     """Inputs that once diverged or crashed stay permanent cases."""
     frame = path.read_bytes()
     assert outcome(_native.scan_frame, frame) == outcome(_pure.scan_frame, frame)
+
+
+def _decode_len(data: str | bytes) -> int:
+    if data == b"[0]":
+        raise ValueError("decoder refused")
+    return len(data)
+
+
+@settings(max_examples=300)
+@given(frame=any_frame, whole=st.booleans())
+def test_route_twins_agree(frame: str | bytes, whole: bool) -> None:
+    """Scan + lookup + decode in one call: same entry, value or exception."""
+    tags = {"a": 0, "t": 1, "": 2}
+    routes = [("entry-a", _decode_len), ("entry-t", None), ("entry-empty", _decode_len)]
+    native = _native.TagTable(tags, "type", 1 << 20, 64, routes, whole)
+    pure = _pure.TagTable(tags, "type", 1 << 20, 64, routes, whole)
+    assert outcome(native.route, frame) == outcome(pure.route, frame)
+
+
+def test_route_decodes_payload_or_whole_frame() -> None:
+    routes = [("E", _decode_len)]
+    for mod in (_native, _pure):
+        table = mod.TagTable({"a": 0}, routes=routes)
+        assert table.route('{"type":"a","payload":[1]}') == ("E", 3)
+        assert table.route('{"type":"a"}') == ("E", None)
+        assert table.route('{"type":"b"}') == (None, "b")
+        with pytest.raises(ValueError, match="decoder refused"):
+            table.route('{"type":"a","payload":[0]}')
+        whole = mod.TagTable({"a": 0}, routes=routes, whole_frame=True)
+        assert whole.route('{"type":"a"}') == ("E", 12)
