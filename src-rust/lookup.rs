@@ -124,6 +124,15 @@ pub struct TagTable {
     max_depth: usize,
 }
 
+impl TagTable {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_size: self.max_size,
+            max_depth: self.max_depth,
+        }
+    }
+}
+
 #[pymethods]
 impl TagTable {
     #[new]
@@ -168,11 +177,7 @@ impl TagTable {
         py: Python<'py>,
         frame: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let limits = Limits {
-            max_size: self.max_size,
-            max_depth: self.max_depth,
-        };
-        with_scan(frame, &self.key, limits, |s| {
+        with_scan(frame, &self.key, self.limits(), |s| {
             let (slot, tag) = match self.slots.get(s.tag.as_ref()) {
                 Some((slot, interned)) => (slot, interned.bind(py).clone()),
                 None => (-1, PyString::new(py, &s.tag)),
@@ -198,11 +203,7 @@ impl TagTable {
         py: Python<'py>,
         frame: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let limits = Limits {
-            max_size: self.max_size,
-            max_depth: self.max_depth,
-        };
-        with_scan(frame, &self.key, limits, |s| {
+        with_scan(frame, &self.key, self.limits(), |s| {
             let routed = self
                 .slots
                 .get(s.tag.as_ref())
