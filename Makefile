@@ -76,6 +76,8 @@ test: lint cargo-test typecheck pytest wheel-test
 
 bench: build
 	FALCON_PACHINKO_IMPL=native $(BIN)/pytest benches --benchmark-only --benchmark-group-by=group --benchmark-columns=min,median,mean,ops,rounds -q $(PYTEST_ARGS)
+	FALCON_PACHINKO_IMPL=native $(PY) -m benches.load_broadcast
+	FALCON_PACHINKO_IMPL=pure $(PY) -m benches.load_broadcast
 
 clean:
 	rm -rf dist target $(VENV) python/falcon_pachinko/_native*.so
