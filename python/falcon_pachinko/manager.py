@@ -117,6 +117,7 @@ class WebSocketConnectionManager:
         self.send_timeout = send_timeout
         self.delivery_timeout = delivery_timeout
         self._peers: dict[str, _Peer] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._node = secrets.token_hex(4)
         self._ids = itertools.count(1)
         self.failed_sends = 0
@@ -437,16 +438,10 @@ class WebSocketConnectionManager:
             log.debug("closing %s did not complete", peer.conn_id, exc_info=True)
 
     def _spawn(self, coro: Any) -> None:
+        """Run a close in the background, keeping a reference until it ends."""
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    @property
-    def _background(self) -> set[asyncio.Task[None]]:
-        tasks: set[asyncio.Task[None]] | None = self.__dict__.get("_bg")
-        if tasks is None:
-            tasks = self.__dict__["_bg"] = set()
-        return tasks
 
     # -- lifecycle -------------------------------------------------------------------
 
