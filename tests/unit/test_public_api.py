@@ -9,14 +9,45 @@ import pytest
 
 import falcon_pachinko as fp
 
-ROOT_NAMES = """install WebSocketRouter WebSocketResource handles_message
-WebSocketConnectionManager ConnectionBackend InProcessBackend WebSocketLike
-HookCollection HookContext HookManager ResourceFactory ServiceContainer
-ServiceNotFoundError WorkerController worker WebSocketSimulator
-WebSocketTestClient SimulatorRouterHarness SimulatorConnection TraceEvent
-MissingDependencyError IMPLEMENTATION lifespan""".split()
+ROOT_NAMES = [
+    "install",
+    "WebSocketRouter",
+    "WebSocketResource",
+    "handles_message",
+    "WebSocketConnectionManager",
+    "ConnectionBackend",
+    "InProcessBackend",
+    "WebSocketLike",
+    "HookCollection",
+    "HookContext",
+    "HookManager",
+    "ResourceFactory",
+    "ServiceContainer",
+    "ServiceNotFoundError",
+    "WorkerController",
+    "worker",
+    "WebSocketSimulator",
+    "WebSocketTestClient",
+    "SimulatorRouterHarness",
+    "SimulatorConnection",
+    "TraceEvent",
+    "MissingDependencyError",
+    "IMPLEMENTATION",
+    "lifespan",
+]
 
-SUBMODULES = "router resource handlers hooks di protocols websocket workers exceptions testing".split()
+SUBMODULES = [
+    "router",
+    "resource",
+    "handlers",
+    "hooks",
+    "di",
+    "protocols",
+    "websocket",
+    "workers",
+    "exceptions",
+    "testing",
+]
 
 
 @pytest.mark.parametrize("name", ROOT_NAMES)
