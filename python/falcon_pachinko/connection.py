@@ -117,28 +117,51 @@ async def _receive_loop(
 ) -> int:
     """Dispatch frames until the peer disconnects or the server closes; the code.
 
-    PERF: this is the per-message path. For Falcon's WebSocket without
-    receive hooks and with the stock ``dispatch``, the frame is read and
-    routed inline: no wrapper coroutine for receive, none for dispatch.
+    PERF: this is the per-message path. For Falcon's WebSocket the ASGI
+    event is read inline (no wrapper coroutine), and without receive hooks
+    and with the stock ``dispatch`` a text frame whose tag has a handler is
+    scanned, looked up and decoded in one native call.
     """
     with_hooks = hooks.has(HookEvent.BEFORE_RECEIVE) or hooks.has(HookEvent.AFTER_RECEIVE)
+    fast = not with_hooks and _stock_dispatch(target)
     parts = falcon_receive_parts(ws)
-    inline = parts is not None and not with_hooks and _stock_dispatch(target)
-    if inline:
-        assert parts is not None
-        return await _inline_loop(target, ws, req, conn_id, parts)
+    require_open, receive_event = parts if parts is not None else (None, None)
     receive = frame_receiver(ws)
-    dispatch = target.dispatch
+    route, dispatch = target.route, target.dispatch
     while True:
         try:
-            raw = await receive()
+            if receive_event is not None:
+                require_open()  # type: ignore[misc]
+                event = await receive_event()
+                raw = event.get("text")
+                if raw is None:
+                    raw = event.get("bytes") or b""
+            else:
+                raw = await receive()
         except WebSocketDisconnected as exc:
             return target.close_code or exc.code or 1000
         try:
-            if with_hooks:
-                await _dispatch_with_hooks(target, hooks, req, ws, raw)
+            if not fast:
+                if with_hooks:
+                    await _dispatch_with_hooks(target, hooks, req, ws, raw)
+                else:
+                    await dispatch(ws, raw)
             else:
-                await dispatch(ws, raw)
+                entry = None
+                if type(raw) is str:
+                    try:
+                        entry, value = target._dispatcher.table.route(raw)
+                    except ROUTE_ERRORS:
+                        entry = None
+                if entry is None or entry.fn is None:
+                    entry, value = route(raw)
+                fn = entry.fn
+                if fn is None:
+                    await target.fallback(ws, raw, entry, value)
+                elif entry.positional:
+                    await fn(target, ws, value)
+                else:
+                    await fn(target, ws, **{entry.param: value})
         except WebSocketDisconnected as exc:
             return target.close_code or exc.code or 1000
         except Exception:  # noqa: BLE001 - logged with traceback in _handler_failed
@@ -151,50 +174,6 @@ def _stock_dispatch(target: WebSocketResource) -> bool:
     from .resource import WebSocketResource
 
     return type(target).dispatch is WebSocketResource.dispatch
-
-
-async def _inline_loop(
-    target: WebSocketResource,
-    ws: Any,
-    req: Any,
-    conn_id: str | None,
-    parts: tuple[Any, Any],
-) -> int:
-    require_open, receive_event = parts
-    route = target.route
-    while True:
-        try:
-            require_open()
-            event = await receive_event()
-        except WebSocketDisconnected as exc:
-            return target.close_code or exc.code or 1000
-        raw = event.get("text")
-        if raw is None:
-            raw = event.get("bytes") or b""
-        try:
-            # PERF: the common case (a text frame whose tag has a route) in one
-            # native call; everything else goes through route().
-            entry = None
-            if type(raw) is str:
-                try:
-                    entry, value = target._dispatcher.table.route(raw)
-                except ROUTE_ERRORS:
-                    entry = None
-            if entry is None or entry.fn is None:
-                entry, value = route(raw)
-            fn = entry.fn
-            if fn is None:
-                await target.fallback(ws, raw, entry, value)
-            elif entry.positional:
-                await fn(target, ws, value)
-            else:
-                await fn(target, ws, **{entry.param: value})
-        except WebSocketDisconnected as exc:
-            return target.close_code or exc.code or 1000
-        except Exception:  # noqa: BLE001 - logged with traceback in _handler_failed
-            await _handler_failed(target, ws, req, conn_id)
-        if target.close_code is not None:
-            return target.close_code
 
 
 async def _handler_failed(
