@@ -3,8 +3,12 @@
 Rows (same run, same stubs): the manager's ``publish_to_room`` with the
 native and the pure hub, and the floor: encode once, then a plain Python
 loop of ``await send(event)``. Each stub is an ASGI-style ``send`` coroutine
-that counts what it gets. ``enqueue/<n>`` measures the hub's step alone with
-every connection busy (frames queued under the overflow policy).
+that counts what it gets (``counting``), or also frames the text like a
+server (``framing``). With ``falcon`` stubs the connections are real
+``falcon.asgi.WebSocket`` objects over counting ASGI sends, and the floor is
+what a user writes: encode once, ``await ws.send_text(text)`` per member.
+``enqueue/<n>`` measures the hub's step alone with every connection busy
+(frames queued under the overflow policy).
 Divide the times by n for the cost per recipient.
 """
 
@@ -13,8 +17,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import falcon.asgi
 import msgspec
 import pytest
+from falcon.asgi.ws import WebSocket
 
 from falcon_pachinko import WebSocketConnectionManager, _native, _pure
 
@@ -55,15 +61,20 @@ class FramingStub(Stub):
 
 
 def build(
-    n: int, impl: Any, loop: asyncio.AbstractEventLoop, stub: type[Stub]
+    n: int,
+    impl: Any,
+    loop: asyncio.AbstractEventLoop,
+    stub: type[Stub],
+    sockets: list[Any] | None = None,
 ) -> tuple[Any, list[Stub]]:
     manager = WebSocketConnectionManager(outbox_size=4)
     manager.hub = impl.FanoutHub(4, "drop_oldest")
     manager.backend._hub = manager.hub  # bind the chosen implementation
     stubs = [stub() for _ in range(n)]
+    members: list[Any] = sockets if sockets is not None else stubs
 
     async def setup() -> None:
-        for i, ws in enumerate(stubs):
+        for i, ws in enumerate(members):
             await manager.add_connection(f"c{i}", ws)
             await manager.join_room(f"c{i}", "room")
 
@@ -78,7 +89,37 @@ def loop() -> Any:
     event_loop.close()
 
 
-CASES = [("counting", n) for n in SIZES] + [("framing", n) for n in (1_000, 10_000)]
+CASES = (
+    [("counting", n) for n in SIZES]
+    + [("framing", n) for n in (1_000, 10_000)]
+    + [("falcon", n) for n in (100, 1_000, 10_000)]
+)
+
+
+def falcon_sockets(stubs: list[Stub], loop: asyncio.AbstractEventLoop) -> list[Any]:
+    """Accepted ``falcon.asgi.WebSocket`` objects whose ASGI send is a stub's."""
+    options = falcon.asgi.App().ws_options
+
+    async def receive() -> dict[str, Any]:  # pragma: no cover - never awaited
+        raise AssertionError("benchmark sockets are never read")
+
+    async def make() -> list[Any]:
+        sockets = []
+        for stub in stubs:
+            ws = WebSocket(
+                "2.3",
+                {"type": "websocket", "subprotocols": []},
+                receive,
+                stub.asgi_send,
+                options.media_handlers,
+                0,
+                options.default_close_reasons,
+            )
+            await ws.accept()
+            sockets.append(ws)
+        return sockets
+
+    return loop.run_until_complete(make())
 
 
 @pytest.mark.parametrize("impl", ["native", "pure", "floor"])
@@ -88,11 +129,21 @@ def test_broadcast(
 ) -> None:
     benchmark.group = f"fanout/{n} ({kind} stub)"
     benchmark.name = impl
-    stub_cls = Stub if kind == "counting" else FramingStub
-    if impl == "floor":
+    stub_cls = FramingStub if kind == "framing" else Stub
+    encode = msgspec.json.Encoder().encode
+    if impl == "floor" and kind == "falcon":
+        stubs = [stub_cls() for _ in range(n)]
+        sockets = falcon_sockets(stubs, loop)
+
+        async def falcon_floor() -> None:
+            text = encode(MESSAGE).decode()
+            for ws in sockets:
+                await ws.send_text(text)
+
+        run = falcon_floor
+    elif impl == "floor":
         stubs = [stub_cls() for _ in range(n)]
         sends = [s.asgi_send for s in stubs]
-        encode = msgspec.json.Encoder().encode
 
         async def floor() -> None:
             event = {"type": "websocket.send", "text": encode(MESSAGE).decode()}
@@ -101,7 +152,12 @@ def test_broadcast(
 
         run = floor
     else:
-        manager, stubs = build(n, _native if impl == "native" else _pure, loop, stub_cls)
+        sockets = None
+        if kind == "falcon":
+            stubs = [stub_cls() for _ in range(n)]
+            sockets = falcon_sockets(stubs, loop)
+        manager, built = build(n, _native if impl == "native" else _pure, loop, stub_cls, sockets)
+        stubs = stubs if sockets is not None else built
 
         async def publish() -> None:
             await manager.publish_to_room("room", MESSAGE)
