@@ -578,3 +578,140 @@ mod tests {
         assert_eq!(s.tag, "k");
     }
 }
+
+/// Differential check against `serde_json`, a trusted parser: on generated and
+/// mutated inputs, the scanner accepts exactly the JSON objects `serde_json`
+/// accepts (within the depth limit) and finds the same last `"type"` string.
+#[cfg(test)]
+mod differential {
+    use super::*;
+
+    /// xorshift64*: deterministic inputs without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            usize::try_from(self.next() % (n as u64)).unwrap_or(0)
+        }
+    }
+
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        " ",
+        "\"type\"",
+        "\"payload\"",
+        "\"a\"",
+        "\"x\\u0041\"",
+        "\"\\ud83d\\ude00\"",
+        "1",
+        "-0.5e+3",
+        "true",
+        "null",
+        "\"t\"",
+        "\"\\\"q\"",
+        "0",
+        "01",
+        "1.",
+    ];
+
+    fn generate(rng: &mut Rng) -> Vec<u8> {
+        let mut out = Vec::new();
+        if rng.below(4) > 0 {
+            // Mostly well-formed objects with a tag somewhere.
+            out.extend_from_slice(b"{\"type\":\"t\"");
+            for _ in 0..rng.below(4) {
+                out.extend_from_slice(b",\"k\":");
+                for _ in 0..rng.below(6) {
+                    out.extend_from_slice(PIECES[rng.below(PIECES.len())].as_bytes());
+                }
+                if rng.below(2) == 0 {
+                    out.extend_from_slice(b"[1,{\"type\":2}]");
+                }
+            }
+            out.push(b'}');
+        } else {
+            for _ in 0..rng.below(12) {
+                out.extend_from_slice(PIECES[rng.below(PIECES.len())].as_bytes());
+            }
+        }
+        for _ in 0..rng.below(3) {
+            if out.is_empty() {
+                break;
+            }
+            let at = rng.below(out.len());
+            match rng.below(3) {
+                0 => {
+                    out.remove(at);
+                }
+                1 => {
+                    let noise = b"{}[],:\"\\ 0a\xff";
+                    out.insert(at, noise[rng.below(noise.len())]);
+                }
+                _ => out.truncate(at),
+            }
+        }
+        out
+    }
+
+    fn depth(value: &serde_json::Value) -> usize {
+        match value {
+            serde_json::Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            serde_json::Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json() {
+        let limits = Limits {
+            max_size: 1 << 20,
+            max_depth: 64,
+        };
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut accepted = 0;
+        for _ in 0..50_000 {
+            let input = generate(&mut rng);
+            let ours = scan_bytes(&input, "type", limits);
+            let theirs: Result<serde_json::Value, _> = serde_json::from_slice(&input);
+            match (&ours, &theirs) {
+                (Ok(scanned), Ok(value)) => {
+                    accepted += 1;
+                    assert_eq!(
+                        value["type"].as_str(),
+                        Some(scanned.tag.as_ref()),
+                        "{input:?}"
+                    );
+                }
+                // By design the scan validates escapes syntactically (RFC 8259
+                // grammar) and decodes only keys and the tag, so a lone
+                // surrogate escape elsewhere passes; serde_json refuses it.
+                (Ok(_), Err(err)) if err.to_string().contains("surrogate") => {}
+                (Ok(_), Err(err)) => panic!("accepted what serde_json refuses ({err}): {input:?}"),
+                (Err(e), Ok(value)) => {
+                    let explained = !value.is_object()
+                        || !value["type"].is_string()
+                        || depth(value) > limits.max_depth
+                        || e.kind == ErrorKind::Escape;
+                    assert!(explained, "refused valid JSON with {e:?}: {input:?}");
+                }
+                (Err(_), Err(_)) => {}
+            }
+        }
+        assert!(
+            accepted > 1_000,
+            "generator produced too few valid frames: {accepted}"
+        );
+    }
+}
