@@ -414,6 +414,8 @@ class WebSocketConnectionManager:
         self._spawn(self._shutdown_peer(peer, 1011))
 
     async def _close_slow(self, peer: _Peer, reason: str) -> None:
+        if peer.closed_with is not None:
+            return  # already being closed: count and log it once
         self.slow_closes += 1
         error = SlowConsumerError(peer.conn_id, reason)
         peer.dead = error
