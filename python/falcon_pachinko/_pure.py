@@ -515,16 +515,13 @@ class FanoutHub:
         suspended: list[tuple[str, Any, Any]] = []
         failed: list[tuple[str, Exception]] = []
         for conn in direct:
-            try:
-                it = conn.target(frame).__await__()  # type: ignore[operator]
-                yielded = it.send(None)
-            except StopIteration:
+            outcome, a, b = _drive(conn, frame)
+            if outcome == "sent":
                 sent += 1
-            except Exception as exc:  # noqa: BLE001 - reported per recipient
-                failed.append((conn.conn_id, exc))
+            elif outcome == "failed":
+                failed.append((conn.conn_id, a))
             else:
-                conn.busy = True
-                suspended.append((conn.conn_id, it, yielded))
+                suspended.append((conn.conn_id, a, b))
         return sent, suspended, failed, close, queued
 
     def fanout_room(self, room: str, frame: object, exclude: Iterable[str] | None = None) -> Fanout:
@@ -548,15 +545,7 @@ class FanoutHub:
         decision = self._deliver(conn, frame)
         if decision != "direct":
             return decision, None, None
-        try:
-            it = conn.target(frame).__await__()  # type: ignore[operator]
-            yielded = it.send(None)
-        except StopIteration:
-            return "sent", None, None
-        except Exception as exc:  # noqa: BLE001 - reported to the caller
-            return "failed", exc, None
-        conn.busy = True
-        return "suspended", it, yielded
+        return _drive(conn, frame)
 
     def mark_busy(self, conn_id: str) -> None:
         self._get(conn_id).busy = True
@@ -576,6 +565,23 @@ class FanoutHub:
 
     def __contains__(self, conn_id: str) -> bool:
         return conn_id in self._conns
+
+
+def _drive(conn: _Conn, frame: object) -> tuple[str, Any, Any]:
+    """Run an idle connection's send coroutine until it completes or first
+    suspends: ``("sent", None, None)``, ``("suspended", iterator, yielded)``
+    (the connection is now busy) or ``("failed", exception, None)``. Only
+    ``Exception``s count as failures; other ``BaseException``s propagate.
+    """
+    try:
+        it = conn.target(frame).__await__()  # type: ignore[operator]
+        yielded = it.send(None)
+    except StopIteration:
+        return "sent", None, None
+    except Exception as exc:  # noqa: BLE001 - reported per recipient
+        return "failed", exc, None
+    conn.busy = True
+    return "suspended", it, yielded
 
 
 def _unlink(index: dict[str, dict[str, _Conn]], key: str, conn_id: str) -> None:

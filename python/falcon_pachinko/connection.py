@@ -126,7 +126,7 @@ async def _receive_loop(
     fast = not with_hooks and _stock_dispatch(target)
     parts = falcon_receive_parts(ws)
     require_open, receive_event = parts if parts is not None else (None, None)
-    receive = frame_receiver(ws)
+    receive = frame_receiver(ws) if parts is None else None
     route, dispatch = target.route, target.dispatch
     while True:
         try:
@@ -137,7 +137,7 @@ async def _receive_loop(
                 if raw is None:
                     raw = event.get("bytes") or b""
             else:
-                raw = await receive()
+                raw = await receive()  # type: ignore[misc]
         except WebSocketDisconnected as exc:
             return target.close_code or exc.code or 1000
         try:

@@ -79,9 +79,6 @@ class HookCollection:
             yield from self.parent.iter(key)
         yield from self._hooks.get(key, ())
 
-    def __bool__(self) -> bool:
-        return bool(self._hooks) or bool(self.parent)
-
 
 class HookContext:
     """What a hook sees and may change: mutable, one per hook invocation."""

@@ -222,23 +222,15 @@ class WebSocketConnectionManager:
             raise WebSocketConnectionNotFoundError(conn_id)
         event = encode_event(data)
         outcome, a, b = self.hub.send_one(conn_id, event)
-        if outcome in {"sent", "dropped"}:
-            return
-        peer = self._peers[conn_id]
-        if outcome == "failed":
-            self._fail(peer, a)
-            if not self._gone(peer):
-                raise a
-            return
-        if outcome == "close":
-            await self._close_slow(peer, "outbox overflow")
-            return
-        waiter = self._waiter(peer, event)
-        if outcome == "suspended":
-            self._start_writer(peer, a, b, event)
-        errors = await self._wait({conn_id: waiter}, None)
-        if errors:
-            raise errors[0]
+        # The fan-out result shape for one recipient, settled the same way.
+        result = (
+            int(outcome == "sent"),
+            [(conn_id, a, b)] if outcome == "suspended" else [],
+            [(conn_id, a)] if outcome == "failed" else [],
+            [conn_id] if outcome == "close" else [],
+            [conn_id] if outcome == "queued" else [],
+        )
+        await self._settle_fanout(event, result, None)
 
     async def broadcast_to_room(
         self,
@@ -288,8 +280,9 @@ class WebSocketConnectionManager:
         suspended: Iterable[tuple[str, Any, Any]],
         failed: Iterable[tuple[str, Exception]],
         close: Iterable[str],
-    ) -> list[tuple[_Peer, Exception]]:
-        errors: list[tuple[_Peer, Exception]] = []
+    ) -> list[Exception]:
+        """Hand suspended sends to writers, fail and close peers; the errors to report."""
+        errors: list[Exception] = []
         for conn_id, it, yielded in suspended:
             peer = self._peers.get(conn_id)
             if peer is not None:
@@ -299,7 +292,7 @@ class WebSocketConnectionManager:
             if peer is not None:
                 self._fail(peer, exc)
                 if not self._gone(peer):
-                    errors.append((peer, exc))
+                    errors.append(exc)
         for conn_id in close:
             peer = self._peers.get(conn_id)
             if peer is not None:
@@ -319,7 +312,7 @@ class WebSocketConnectionManager:
             peer = self._peers.get(conn_id)
             if peer is not None:
                 waiters[conn_id] = self._waiter(peer, event)
-        errors = [exc for _, exc in self._handle_exceptions(event, suspended, failed, close)]
+        errors = self._handle_exceptions(event, suspended, failed, close)
         errors += await self._wait(waiters, timeout)
         if len(errors) == 1:
             raise errors[0]

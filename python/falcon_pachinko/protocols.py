@@ -52,25 +52,11 @@ def falcon_receive_parts(ws: Any) -> tuple[Callable[[], None], Callable[[], Any]
 
 
 def frame_receiver(ws: Any) -> Receiver:
-    """An ``async () -> str | bytes`` that raises ``WebSocketDisconnected`` at the end.
-
-    Other objects than Falcon's WebSocket may offer ``receive()`` returning
-    ``str | bytes`` (the simulator does) or only ``receive_text()``.
+    """An ``async () -> str | bytes`` for WebSocket-like objects other than
+    Falcon's (whose events the receive loop reads itself, see
+    :func:`falcon_receive_parts`): ``receive()`` returning ``str | bytes``
+    (the simulator has it), else ``receive_text()``.
     """
-    parts = falcon_receive_parts(ws)
-    if parts is not None:
-        require_open, receive_event = parts
-
-        async def receive() -> str | bytes:
-            require_open()
-            event = await receive_event()
-            text = event.get("text")
-            if text is not None:
-                return text  # type: ignore[no-any-return]
-            data = event.get("bytes")
-            return data if data is not None else b""
-
-        return receive
     receive_any = getattr(ws, "receive", None)
     if callable(receive_any):
         return receive_any  # type: ignore[no-any-return]

@@ -185,3 +185,16 @@ async def test_stop_closes_everyone_with_1001() -> None:
     manager, stubs = await manager_with("ok", "block")
     await manager.stop()
     assert [s.close_code for s in stubs] == [1001, 1001]
+
+
+async def test_send_to_connection_waits_for_a_busy_peer_and_reports_failures() -> None:
+    manager, stubs = await manager_with("block", "fail")
+    sending = asyncio.create_task(manager.send_to_connection("c0", "one"))
+    await asyncio.sleep(0.01)
+    assert not sending.done()  # waits until the frame is handed over
+    stubs[0].gate.set()
+    await asyncio.wait_for(sending, 1)
+    assert stubs[0].frames == ["one"]
+    with pytest.raises(ConnectionResetError):
+        await manager.send_to_connection("c1", "two")
+    assert manager.stats()["failed_sends"] == 1
