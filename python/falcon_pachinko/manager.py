@@ -62,10 +62,11 @@ class _Gone(ConnectionError):
 class _Peer:
     """Delivery state of one local connection (touched only off the fast path)."""
 
-    __slots__ = ("closed_with", "conn_id", "dead", "send", "waiters", "writer", "ws")
+    __slots__ = ("closed_with", "conn_id", "dead", "send", "unhandled", "waiters", "writer", "ws")
 
     def __init__(self, conn_id: str, ws: Any, send: Any) -> None:
         self.conn_id = conn_id
+        self.unhandled: dict[str, int] = {}
         self.ws = ws
         self.send = send
         self.writer: asyncio.Task[None] | None = None
@@ -122,6 +123,7 @@ class WebSocketConnectionManager:
         self._ids = itertools.count(1)
         self.failed_sends = 0
         self.slow_closes = 0
+        self._unhandled: dict[str, int] = {}
 
     # -- registration ------------------------------------------------------------
 
@@ -167,6 +169,19 @@ class WebSocketConnectionManager:
         """Tag a connection with a user id (``None`` clears it) for ``send_to_user``."""
         self.hub.set_user(conn_id, user_id)
 
+    def count_unhandled(self, conn_id: str | None, reason: str) -> None:
+        """Count one inbound frame that did not reach a handler, by ``reason``.
+
+        Totals appear in :meth:`stats` under ``"unhandled_frames"`` and per
+        connection in :meth:`connection_stats`. Called by the resource, once
+        per frame; ``conn_id`` may be unknown (then only the total counts).
+        """
+        totals = self._unhandled
+        totals[reason] = totals.get(reason, 0) + 1
+        peer = self._peers.get(conn_id) if conn_id is not None else None
+        if peer is not None:
+            peer.unhandled[reason] = peer.unhandled.get(reason, 0) + 1
+
     # -- queries -------------------------------------------------------------------
 
     def server_close_code(self, conn_id: str) -> int | None:
@@ -200,19 +215,24 @@ class WebSocketConnectionManager:
             if peer is not None:
                 yield peer.ws
 
-    def stats(self) -> dict[str, int]:
-        """Counters an operator watches: drops, failures, slow closes, sizes."""
+    def stats(self) -> dict[str, Any]:
+        """Counters an operator watches: drops, failures, slow closes, sizes,
+        and inbound frames that reached no handler (``unhandled_frames``, by reason).
+        """
         return {
             "connections": len(self.hub),
             "rooms": len(self.hub.rooms()),
             "dropped_frames": self.hub.dropped_total,
             "failed_sends": self.failed_sends,
             "slow_closes": self.slow_closes,
+            "unhandled_frames": dict(self._unhandled),
         }
 
-    def connection_stats(self, conn_id: str) -> dict[str, int | bool]:
+    def connection_stats(self, conn_id: str) -> dict[str, Any]:
         queued, dropped, busy = self.hub.stats(conn_id)
-        return {"queued": queued, "dropped": dropped, "busy": busy}
+        peer = self._peers.get(conn_id)
+        unhandled = dict(peer.unhandled) if peer is not None else {}
+        return {"queued": queued, "dropped": dropped, "busy": busy, "unhandled_frames": unhandled}
 
     # -- delivery --------------------------------------------------------------------
 
