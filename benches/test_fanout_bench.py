@@ -181,4 +181,4 @@ def test_enqueue_step(benchmark: Any, n: int, impl: str) -> None:
         hub.mark_busy(f"c{i}")
     event = {"type": "websocket.send", "text": "x"}
     result = benchmark.pedantic(hub.fanout_room, args=("room", event), rounds=20, warmup_rounds=1)
-    assert result[0] == 0 and len(result[4]) == n
+    assert result[0] == 0 and len(result[5]) == n

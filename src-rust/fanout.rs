@@ -299,6 +299,22 @@ impl<T, F> Hub<T, F> {
         Ok(())
     }
 
+    /// Stop delivering to a connection that is going away: what its outbox
+    /// held is dropped (counted) and later frames are dropped on arrival.
+    /// Returns how many queued frames were discarded.
+    pub fn mark_closing(&mut self, id: &str) -> Result<usize, HubError> {
+        let conn = self.conn_mut(id)?;
+        if conn.closing {
+            return Ok(0);
+        }
+        conn.closing = true;
+        let lost = conn.outbox.len();
+        conn.outbox.clear();
+        conn.dropped += lost as u64;
+        self.dropped_total += lost as u64;
+        Ok(lost)
+    }
+
     /// Next queued frame for the writer; `None` (and writer idle) when empty
     /// or when the connection is gone.
     pub fn pop(&mut self, id: &str) -> Option<F> {
@@ -438,6 +454,21 @@ mod tests {
             run(&mut h2, &[], frame);
         }
         assert_eq!(h2.pop("c"), Some(1));
+    }
+
+    #[test]
+    fn closing_discards_the_outbox_and_drops_later_frames() {
+        let mut h = hub(Policy::DropOldest);
+        h.mark_busy("a").expect("known");
+        run(&mut h, &[], 1);
+        run(&mut h, &[], 2);
+        assert_eq!(h.mark_closing("a"), Ok(2));
+        assert_eq!(h.mark_closing("a"), Ok(0));
+        assert!(run(&mut h, &[], 3).contains(&(Delivery::Dropped, "a")));
+        assert_eq!(h.pop("a"), None);
+        assert_eq!(h.get("a").map(|c| c.dropped), Some(3));
+        assert_eq!(h.dropped_total(), 3);
+        assert_eq!(h.mark_closing("zz"), Err(HubError::NotFound));
     }
 
     #[test]

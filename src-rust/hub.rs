@@ -81,7 +81,7 @@ fn not_found(id: &str) -> PyErr {
 }
 
 impl FanoutHub {
-    /// Route one frame; returns `(sent, suspended, failed, close, queued)`.
+    /// Route one frame; returns `(sent, dropped, suspended, failed, close, queued)`.
     fn run<'py>(
         slf: &Bound<'py, Self>,
         target: Target<'_>,
@@ -94,6 +94,7 @@ impl FanoutHub {
         let mut direct: Vec<(Py<PyString>, Py<PyAny>)> = Vec::new();
         let close = PyList::empty(py);
         let queued = PyList::empty(py);
+        let mut dropped = 0usize;
         {
             let mut this = slf.borrow_mut();
             let mut closing: Vec<Py<PyString>> = Vec::new();
@@ -108,7 +109,7 @@ impl FanoutHub {
                     }
                     Delivery::Close => closing.push(conn.target.id.clone_ref(py)),
                     Delivery::Queued => waiting.push(conn.target.id.clone_ref(py)),
-                    Delivery::Dropped => {}
+                    Delivery::Dropped => dropped += 1,
                 },
             );
             for id in closing {
@@ -132,7 +133,7 @@ impl FanoutHub {
                 Sent::Failed(err) => failed.append((id, err.into_value(py)))?,
             }
         }
-        (completed, suspended, failed, close, queued).into_pyobject(py)
+        (completed, dropped, suspended, failed, close, queued).into_pyobject(py)
     }
 }
 
@@ -317,6 +318,13 @@ impl FanoutHub {
     fn mark_busy(&mut self, conn_id: &str) -> PyResult<()> {
         self.hub
             .mark_busy(conn_id)
+            .map_err(|e| hub_error(e, conn_id))
+    }
+
+    /// Stop delivering to a departing connection; returns the frames discarded.
+    fn mark_closing(&mut self, conn_id: &str) -> PyResult<usize> {
+        self.hub
+            .mark_closing(conn_id)
             .map_err(|e| hub_error(e, conn_id))
     }
 

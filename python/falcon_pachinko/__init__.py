@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._accel import IMPLEMENTATION
 from .app import connection_manager, install
 from .backends import ConnectionBackend, InProcessBackend
+from .delivery import DeliveryResult
 from .di import ResourceFactory, ServiceContainer
 from .exceptions import (
     DuplicateHandlerRegistrationError,
@@ -38,6 +39,7 @@ from .workers import WorkerController, worker
 __all__ = [
     "IMPLEMENTATION",
     "ConnectionBackend",
+    "DeliveryResult",
     "DuplicateHandlerRegistrationError",
     "FrameError",
     "HandlerNotAsyncError",

@@ -354,8 +354,10 @@ class _Conn:
 
 _POLICIES = ("drop_oldest", "drop_newest", "close")
 
-#: ``(sent, suspended, failed, close, queued)`` as returned by ``fanout_*``.
-Fanout = tuple[int, list[tuple[str, Any, Any]], list[tuple[str, Exception]], list[str], list[str]]
+#: ``(sent, dropped, suspended, failed, close, queued)`` as returned by ``fanout_*``.
+Fanout = tuple[
+    int, int, list[tuple[str, Any, Any]], list[tuple[str, Exception]], list[str], list[str]
+]
 
 
 class FanoutHub:
@@ -365,11 +367,13 @@ class FanoutHub:
     ``fanout_*`` call per broadcast queues the frame for busy connections
     (applying the overflow policy) and drives the send coroutine of every
     idle one until it completes or first suspends; it returns
-    ``(sent, suspended, failed, close, queued)`` so Python acts only on the
-    exceptions: suspended sends (``(conn_id, iterator, yielded)``, handed to
-    the connection's writer; the connection is now busy), failed sends
-    (``(conn_id, exception)``), connections to close by policy and the ids
-    of busy connections whose outbox took the frame.
+    ``(sent, dropped, suspended, failed, close, queued)`` so Python acts only
+    on the exceptions (``dropped`` counts recipients whose frame the policy
+    dropped or that were already closing): suspended sends
+    (``(conn_id, iterator, yielded)``, handed to the connection's writer;
+    the connection is now busy), failed sends (``(conn_id, exception)``),
+    connections to close by policy and the ids of busy connections whose
+    outbox took the frame.
     """
 
     __slots__ = ("_conns", "_dropped_total", "_rooms", "_users", "capacity", "policy")
@@ -500,6 +504,7 @@ class FanoutHub:
         direct: list[_Conn] = []
         close: list[str] = []
         queued: list[str] = []
+        dropped = 0
         for conn in members:
             if excluded and conn.conn_id in excluded:
                 continue
@@ -511,6 +516,8 @@ class FanoutHub:
                 queued.append(conn.conn_id)
             elif decision == "close":
                 close.append(conn.conn_id)
+            else:
+                dropped += 1
         sent = 0
         suspended: list[tuple[str, Any, Any]] = []
         failed: list[tuple[str, Exception]] = []
@@ -522,10 +529,10 @@ class FanoutHub:
                 failed.append((conn.conn_id, a))
             else:
                 suspended.append((conn.conn_id, a, b))
-        return sent, suspended, failed, close, queued
+        return sent, dropped, suspended, failed, close, queued
 
     def fanout_room(self, room: str, frame: object, exclude: Iterable[str] | None = None) -> Fanout:
-        """Route ``frame`` to a room: ``(sent, suspended, failed, close, queued)``."""
+        """Route ``frame`` to a room: ``(sent, dropped, suspended, failed, close, queued)``."""
         return self._run(self._rooms.get(room, {}).values(), frame, exclude)
 
     def fanout_user(
@@ -549,6 +556,18 @@ class FanoutHub:
 
     def mark_busy(self, conn_id: str) -> None:
         self._get(conn_id).busy = True
+
+    def mark_closing(self, conn_id: str) -> int:
+        """Stop delivering to a departing connection; the frames discarded."""
+        conn = self._get(conn_id)
+        if conn.closing:
+            return 0
+        conn.closing = True
+        lost = len(conn.outbox)
+        conn.outbox.clear()
+        conn.dropped += lost
+        self._dropped_total += lost
+        return lost
 
     def pop(self, conn_id: str) -> object | None:
         """Next queued frame; ``None`` (and the writer marked idle) when empty."""

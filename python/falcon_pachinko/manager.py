@@ -8,6 +8,11 @@ that would block starts a writer task for that connection, so the common
 case costs no task, no future and no timer per recipient, and one slow peer
 never delays the others. Each writer send is bounded by ``send_timeout``;
 a peer that stalls longer is closed as slow (1013 by default).
+
+A recipient's network trouble (DESIGN §6.1) is that recipient's outcome:
+applied by policy, counted and logged once, never raised in the caller and
+never waited for (unless the caller asks, with ``timeout=``). Only errors
+that are not network conditions propagate.
 """
 
 from __future__ import annotations
@@ -16,43 +21,24 @@ import asyncio
 import itertools
 import logging
 import secrets
-import types
-from collections.abc import AsyncIterator, Collection, Generator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from typing import Any
 
 from . import _accel
 from .backends.base import ConnectionBackend
 from .backends.memory import InProcessBackend
-from .exceptions import DeliveryTimeoutError, SlowConsumerError, WebSocketConnectionNotFoundError
-from .senders import encode_event
+from .delivery import DeliveryResult, is_network_condition, resume
+from .exceptions import SlowConsumerError, WebSocketConnectionNotFoundError
+from .senders import encode_event, sender_for
 
-__all__ = ["WebSocketConnectionManager"]
+__all__ = ["DeliveryResult", "WebSocketConnectionManager"]
 
 log = logging.getLogger("falcon_pachinko.manager")
 
 OVERFLOW_POLICIES = ("drop_oldest", "drop_newest", "close")
 
-
-@types.coroutine
-def _resume(it: Any, yielded: Any) -> Generator[Any, Any, None]:
-    """Continue a send coroutine that already yielded ``yielded`` once.
-
-    The fan-out ran the coroutine's first step itself; this hands the rest
-    to the writer task without restarting it.
-    """
-    while True:
-        try:
-            value = yield yielded
-        except BaseException as exc:  # noqa: BLE001 - forwarded into the coroutine
-            try:
-                yielded = it.throw(exc)
-            except StopIteration:
-                return
-        else:
-            try:
-                yielded = it.send(value)
-            except StopIteration:
-                return
+#: ``(sent, dropped, suspended, failed, close, queued)`` from the hub.
+_Fanout = tuple[int, int, list[Any], list[Any], list[str], list[str]]
 
 
 class _Gone(ConnectionError):
@@ -62,7 +48,16 @@ class _Gone(ConnectionError):
 class _Peer:
     """Delivery state of one local connection (touched only off the fast path)."""
 
-    __slots__ = ("closed_with", "conn_id", "dead", "send", "unhandled", "waiters", "writer", "ws")
+    __slots__ = (
+        "closed_with",
+        "conn_id",
+        "dead",
+        "send",
+        "unhandled",
+        "waiters",
+        "writer",
+        "ws",
+    )
 
     def __init__(self, conn_id: str, ws: Any, send: Any) -> None:
         self.conn_id = conn_id
@@ -82,7 +77,9 @@ class WebSocketConnectionManager:
     ----------
     backend:
         Membership store; :class:`InProcessBackend` (default) or a
-        distributed one.
+        distributed or custom one. With a backend other than the built-in
+        one, room broadcasts ask it for the members (``snapshot``) and for
+        sockets this manager did not register (``get_websocket``).
     outbox_size:
         Frames a busy connection may have waiting (default 256).
     overflow:
@@ -92,9 +89,9 @@ class WebSocketConnectionManager:
         Close code for slow peers: 1013 (default, try again later) or 1008.
     send_timeout:
         Send-stall limit in seconds: a send blocked longer closes the peer as
-        slow and fails its pending deliveries.
+        slow (its queued frames are dropped and counted).
     delivery_timeout:
-        Upper bound for ``broadcast_to_room(..., timeout=None)`` waits.
+        Upper bound for any ``timeout=`` wait of a delivery call.
     """
 
     def __init__(
@@ -114,6 +111,9 @@ class WebSocketConnectionManager:
         self.backend = backend if backend is not None else InProcessBackend()
         self.hub = _accel.FanoutHub(outbox_size, overflow)
         self.backend.bind_hub(self.hub)
+        # PERF: the built-in backend keeps its rooms in the hub itself, so a
+        # room broadcast is one hub call; any other backend is asked.
+        self._local_rooms = type(self.backend) is InProcessBackend
         self.slow_close_code = slow_close_code
         self.send_timeout = send_timeout
         self.delivery_timeout = delivery_timeout
@@ -122,6 +122,7 @@ class WebSocketConnectionManager:
         self._node = secrets.token_hex(4)
         self._ids = itertools.count(1)
         self.failed_sends = 0
+        self.lost_peers = 0
         self.slow_closes = 0
         self._unhandled: dict[str, int] = {}
 
@@ -134,6 +135,11 @@ class WebSocketConnectionManager:
     async def add_connection(self, conn_id: str, ws: Any, *, pending: bool = False) -> None:
         """Register ``ws``; ``pending=True`` queues frames until :meth:`activate`."""
         await self.backend.add_connection(conn_id, ws)
+        try:
+            self.hub.add(conn_id, sender_for(ws))
+        except BaseException:
+            await self.backend.remove_connection(conn_id)
+            raise
         self._peers[conn_id] = _Peer(conn_id, ws, self.hub.target(conn_id))
         if pending:
             self.hub.mark_busy(conn_id)
@@ -149,8 +155,9 @@ class WebSocketConnectionManager:
             self.hub.pop(conn_id)  # marks the writer idle
 
     async def remove_connection(self, conn_id: str) -> None:
-        """Forget a connection; pending deliveries to it fail."""
+        """Forget a connection (idempotent); frames still queued for it are moot."""
         peer = self._peers.pop(conn_id, None)
+        self.hub.remove(conn_id)
         await self.backend.remove_connection(conn_id)
         if peer is not None:
             gone = _Gone(f"connection {conn_id!r} closed")
@@ -193,16 +200,23 @@ class WebSocketConnectionManager:
         return self.hub.user_members(user_id)
 
     def room_size(self, room: str) -> int:
-        return self.hub.room_size(room)
+        if self._local_rooms:
+            return self.hub.room_size(room)
+        return len(self.backend.rooms.get(room, ()))
 
     def room_members(self, room: str) -> list[str]:
-        return self.hub.members(room)
+        if self._local_rooms:
+            return self.hub.members(room)
+        return sorted(self.backend.rooms.get(room, ()))
 
     def get_rooms_by_prefix(self, prefix: str) -> list[str]:
-        return sorted(r for r in self.hub.rooms() if r.startswith(prefix))
+        rooms = self.hub.rooms() if self._local_rooms else list(self.backend.rooms)
+        return sorted(r for r in rooms if r.startswith(prefix))
 
     def rooms_of(self, conn_id: str) -> list[str]:
-        return self.hub.rooms_of(conn_id)
+        if self._local_rooms:
+            return self.hub.rooms_of(conn_id)
+        return sorted(r for r, members in self.backend.rooms.items() if conn_id in members)
 
     async def connections(
         self, *, room: str | None = None, exclude: Collection[str] | None = None
@@ -218,12 +232,16 @@ class WebSocketConnectionManager:
     def stats(self) -> dict[str, Any]:
         """Counters an operator watches: drops, failures, slow closes, sizes,
         and inbound frames that reached no handler (``unhandled_frames``, by reason).
+
+        ``failed_sends`` counts every send that raised; ``lost_peers`` those
+        of them where the peer had gone away (a network condition).
         """
         return {
             "connections": len(self.hub),
-            "rooms": len(self.hub.rooms()),
+            "rooms": len(self.hub.rooms()) if self._local_rooms else len(self.backend.rooms),
             "dropped_frames": self.hub.dropped_total,
             "failed_sends": self.failed_sends,
+            "lost_peers": self.lost_peers,
             "slow_closes": self.slow_closes,
             "unhandled_frames": dict(self._unhandled),
         }
@@ -236,21 +254,21 @@ class WebSocketConnectionManager:
 
     # -- delivery --------------------------------------------------------------------
 
-    async def send_to_connection(self, conn_id: str, data: Any) -> None:
-        """Send to one connection and wait until the frame is handed to the server."""
-        if conn_id not in self._peers:
-            raise WebSocketConnectionNotFoundError(conn_id)
+    async def send_to_connection(
+        self, conn_id: str, data: Any, *, timeout: float | None = None
+    ) -> DeliveryResult:
+        """Send to one connection: handed to the server, or queued if it is busy.
+
+        Unknown or removed ids raise :class:`WebSocketConnectionNotFoundError`;
+        the peer's network trouble never raises (see :class:`DeliveryResult`).
+        """
         event = encode_event(data)
-        outcome, a, b = self.hub.send_one(conn_id, event)
-        # The fan-out result shape for one recipient, settled the same way.
-        result = (
-            int(outcome == "sent"),
-            [(conn_id, a, b)] if outcome == "suspended" else [],
-            [(conn_id, a)] if outcome == "failed" else [],
-            [conn_id] if outcome == "close" else [],
-            [conn_id] if outcome == "queued" else [],
-        )
-        await self._settle_fanout(event, result, None)
+        if conn_id in self._peers:
+            return await self._settle_fanout(event, self._one(conn_id, event), timeout)
+        if self._local_rooms:
+            raise WebSocketConnectionNotFoundError(conn_id)
+        fan = await self._fanout_ids(frozenset((conn_id,)), event, None, strict=True)
+        return await self._settle_fanout(event, fan, timeout)
 
     async def broadcast_to_room(
         self,
@@ -259,106 +277,184 @@ class WebSocketConnectionManager:
         *,
         exclude: Collection[str] | None = None,
         timeout: float | None = None,
-    ) -> None:
-        """Deliver to the room's current members; wait until each frame is handed
-        to the server or its per-recipient ``timeout`` expires (0 = immediately).
+    ) -> DeliveryResult:
+        """Deliver to the room's current members; return once each idle member
+        was handed the frame and each busy one has it queued.
 
-        No failure: return. One: it is re-raised. Several: ``ExceptionGroup``.
+        ``timeout`` (seconds, optional) also waits that long for the queued
+        frames; the result's ``pending`` says how many were still waiting.
+        A member's network trouble (gone, stalled, overflowing) is applied by
+        policy and counted, never raised; other errors raised by a socket
+        propagate (one re-raised, several as an ``ExceptionGroup``).
+        Unknown or empty room: nothing happens.
         """
         event = encode_event(data)
-        await self._settle_fanout(event, self.hub.fanout_room(room, event, exclude), timeout)
+        if self._local_rooms:
+            fan = self.hub.fanout_room(room, event, exclude)
+        else:
+            fan = await self._fanout_ids(await self.backend.snapshot(room), event, exclude)
+        return await self._settle_fanout(event, fan, timeout)
 
     async def broadcast_to_all(
         self, data: Any, *, exclude: Collection[str] | None = None, timeout: float | None = None
-    ) -> None:
+    ) -> DeliveryResult:
+        """Every connection, as :meth:`broadcast_to_room` delivers to a room."""
         event = encode_event(data)
-        await self._settle_fanout(event, self.hub.fanout_all(event, exclude), timeout)
+        if self._local_rooms:
+            fan = self.hub.fanout_all(event, exclude)
+        else:
+            fan = await self._fanout_ids(await self.backend.snapshot(None), event, exclude)
+        return await self._settle_fanout(event, fan, timeout)
 
     async def send_to_user(
-        self, user_id: str, data: Any, *, exclude: Collection[str] | None = None
-    ) -> None:
-        """Every connection (device) tagged with ``user_id``."""
+        self,
+        user_id: str,
+        data: Any,
+        *,
+        exclude: Collection[str] | None = None,
+        timeout: float | None = None,
+    ) -> DeliveryResult:
+        """Every connection (device) tagged with ``user_id``, as a broadcast."""
         event = encode_event(data)
-        await self._settle_fanout(event, self.hub.fanout_user(user_id, event, exclude), None)
+        fan = self.hub.fanout_user(user_id, event, exclude)
+        return await self._settle_fanout(event, fan, timeout)
 
     async def publish_to_room(
         self, room: str, data: Any, *, exclude: Collection[str] | None = None
-    ) -> None:
-        """Fire-and-forget: return once the frame is written or queued for every
-        member. Failures close the failing peer and are counted, not raised.
+    ) -> DeliveryResult:
+        """Fire-and-forget: :meth:`broadcast_to_room` without a ``timeout``
+        (kept for producers written against the published API).
         """
-        event = encode_event(data)
-        _sent, suspended, failed, close, _queued = self.hub.fanout_room(room, event, exclude)
-        if suspended or failed or close:
-            self._handle_exceptions(event, suspended, failed, close)
+        return await self.broadcast_to_room(room, data, exclude=exclude)
 
     # -- internals ---------------------------------------------------------------------
 
-    def _handle_exceptions(
+    def _one(self, conn_id: str, event: Any) -> _Fanout:
+        """One registered recipient, in the hub's fan-out result shape."""
+        outcome, a, b = self.hub.send_one(conn_id, event)
+        return (
+            int(outcome == "sent"),
+            int(outcome == "dropped"),
+            [(conn_id, a, b)] if outcome == "suspended" else [],
+            [(conn_id, a)] if outcome == "failed" else [],
+            [conn_id] if outcome == "close" else [],
+            [conn_id] if outcome == "queued" else [],
+        )
+
+    async def _fanout_ids(
         self,
+        ids: Iterable[str],
         event: Any,
-        suspended: Iterable[tuple[str, Any, Any]],
-        failed: Iterable[tuple[str, Exception]],
-        close: Iterable[str],
-    ) -> list[Exception]:
-        """Hand suspended sends to writers, fail and close peers; the errors to report."""
-        errors: list[Exception] = []
+        exclude: Collection[str] | None,
+        *,
+        strict: bool = False,
+    ) -> _Fanout:
+        """Deliver to ids a custom backend named: registered ones through the
+        hub (same isolation), others through the backend's ``get_websocket``.
+        """
+        excluded = frozenset(exclude or ())
+        sent = dropped = 0
+        suspended: list[Any] = []
+        failed: list[Any] = []
+        close: list[str] = []
+        queued: list[str] = []
+        for conn_id in sorted(frozenset(ids) - excluded):
+            if conn_id in self._peers:
+                s, d, su, f, c, q = self._one(conn_id, event)
+                sent, dropped = sent + s, dropped + d
+                suspended += su
+                failed += f
+                close += c
+                queued += q
+                continue
+            try:
+                ws = await self.backend.get_websocket(conn_id)
+            except WebSocketConnectionNotFoundError:
+                if strict:
+                    raise
+                continue  # left between snapshot and send
+            try:
+                it = sender_for(ws)(event).__await__()
+                yielded = it.send(None)
+            except StopIteration:
+                sent += 1
+                continue
+            except Exception as exc:  # noqa: BLE001 - classified by the caller
+                failed.append((conn_id, exc))
+                continue
+            queued.append(conn_id)
+            self._spawn(self._finish_unmanaged(conn_id, it, yielded))
+        return sent, dropped, suspended, failed, close, queued
+
+    async def _finish_unmanaged(self, conn_id: str, it: Any, yielded: Any) -> None:
+        """Finish a send to a socket only the backend knows, bounded."""
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                await resume(it, yielded)
+        except Exception as exc:  # noqa: BLE001 - counted and logged, never raised
+            self._failed(None, conn_id, exc)
+
+    async def _settle_fanout(
+        self, event: Any, fan: _Fanout, timeout: float | None
+    ) -> DeliveryResult:
+        """Act on what the hub could not finish itself; the caller's result."""
+        sent, dropped, suspended, failed, close, queued = fan
+        if not (suspended or failed or close or queued):
+            # PERF: the common case, every member written directly.
+            return DeliveryResult(sent + dropped, sent, 0, dropped, 0)
+        peers = self._peers
         for conn_id, it, yielded in suspended:
-            peer = self._peers.get(conn_id)
+            peer = peers.get(conn_id)
             if peer is not None:
                 self._start_writer(peer, it, yielded, event)
+        errors: list[Exception] = []
         for conn_id, exc in failed:
-            peer = self._peers.get(conn_id)
-            if peer is not None:
-                self._fail(peer, exc)
-                if not self._gone(peer):
-                    errors.append(exc)
+            if self._failed(peers.get(conn_id), conn_id, exc):
+                errors.append(exc)
         for conn_id in close:
-            peer = self._peers.get(conn_id)
+            peer = peers.get(conn_id)
             if peer is not None:
                 self._spawn(self._close_slow(peer, "outbox overflow"))
-        return errors
-
-    async def _settle_fanout(self, event: Any, result: Any, timeout: float | None) -> None:
-        _sent, suspended, failed, close, queued = result
-        if not (suspended or failed or close or queued):
-            return  # PERF: the common case, every member written directly
-        waiters: dict[str, asyncio.Future[None]] = {}
-        for conn_id, _it, _yielded in suspended:
-            peer = self._peers.get(conn_id)
-            if peer is not None:
-                waiters[conn_id] = self._waiter(peer, event)
-        for conn_id in queued:
-            peer = self._peers.get(conn_id)
-            if peer is not None:
-                waiters[conn_id] = self._waiter(peer, event)
-        errors = self._handle_exceptions(event, suspended, failed, close)
-        errors += await self._wait(waiters, timeout)
+        pending = 0
+        if timeout is not None:
+            waiters = [
+                self._waiter(peer, event)
+                for conn_id in itertools.chain((c for c, _i, _y in suspended), queued)
+                if (peer := peers.get(conn_id)) is not None
+            ]
+            pending = await self._wait(waiters, timeout, errors)
         if len(errors) == 1:
             raise errors[0]
         if errors:
             raise ExceptionGroup(f"delivery failed for {len(errors)} connections", errors)
+        n_queued = len(suspended) + len(queued)
+        closed = len(failed) + len(close)
+        recipients = sent + dropped + n_queued + closed
+        return DeliveryResult(recipients, sent, n_queued, dropped, closed, pending)
 
     async def _wait(
-        self, waiters: dict[str, asyncio.Future[None]], timeout: float | None
-    ) -> list[Exception]:
-        """Per-recipient outcomes: errors (timeouts included); departures skipped."""
+        self, waiters: list[asyncio.Future[None]], timeout: float, errors: list[Exception]
+    ) -> int:
+        """Wait (bounded) for queued frames; how many are still pending.
+
+        Failures that are not network conditions are added to ``errors``.
+        """
         if not waiters:
-            return []
-        bound = self.delivery_timeout if timeout is None else max(timeout, 0.0)
+            return 0
+        bound = min(max(timeout, 0.0), self.delivery_timeout)
         if bound == 0:
-            done: set[asyncio.Future[None]] = {f for f in waiters.values() if f.done()}
+            done: set[asyncio.Future[None]] = {f for f in waiters if f.done()}
         else:
-            done, _ = await asyncio.wait(waiters.values(), timeout=bound)
-        errors: list[Exception] = []
-        for conn_id, fut in waiters.items():
+            done, _ = await asyncio.wait(waiters, timeout=bound)
+        pending = 0
+        for fut in waiters:
             if fut not in done:
-                errors.append(DeliveryTimeoutError(conn_id))
+                pending += 1
                 continue
             exc = fut.exception()
-            if isinstance(exc, Exception) and not isinstance(exc, _Gone):
+            if isinstance(exc, Exception) and not is_network_condition(exc):
                 errors.append(exc)
-        return errors
+        return pending
 
     def _waiter(self, peer: _Peer, event: Any) -> asyncio.Future[None]:
         """Future resolved when ``event`` has been handed to the server for ``peer``."""
@@ -380,7 +476,7 @@ class WebSocketConnectionManager:
         try:
             if it is not None:
                 async with asyncio.timeout(self.send_timeout):
-                    await _resume(it, yielded)
+                    await resume(it, yielded)
                 fut = peer.waiters.pop(id(event), None)
                 if fut is not None and not fut.done():
                     fut.set_result(None)
@@ -400,7 +496,7 @@ class WebSocketConnectionManager:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported to waiters, logged
-            self._fail(peer, exc)
+            self._failed(peer, conn_id, exc)
         finally:
             if peer.writer is asyncio.current_task():
                 peer.writer = None
@@ -416,15 +512,30 @@ class WebSocketConnectionManager:
 
     def _gone(self, peer: _Peer) -> bool:
         """A failure on a connection that is already closing is not an error."""
-        return bool(getattr(peer.ws, "closed", False)) or peer.conn_id not in self._peers
+        return (
+            peer.closed_with is not None
+            or bool(getattr(peer.ws, "closed", False))
+            or peer.conn_id not in self._peers
+        )
 
-    def _fail(self, peer: _Peer, exc: BaseException) -> None:
+    def _failed(self, peer: _Peer | None, conn_id: str, exc: Exception) -> bool:
+        """A send raised: count, log once, stop delivering; True if the caller
+        must see it (not a network condition).
+        """
         self.failed_sends += 1
-        peer.dead = exc
-        if not self._gone(peer):
-            log.warning("send to connection %s failed: %r", peer.conn_id, exc)
-        self._settle(peer, exc)
-        self._spawn(self._shutdown_peer(peer, 1011))
+        network = peer is None or self._gone(peer) or is_network_condition(exc)
+        if network:
+            self.lost_peers += 1
+            log.info("connection %s went away during a send: %r", conn_id, exc)
+        else:
+            log.warning("send to connection %s failed: %r", conn_id, exc)
+        if peer is not None:
+            peer.dead = exc
+            if conn_id in self.hub:
+                self.hub.mark_closing(conn_id)  # once: later frames are dropped
+            self._settle(peer, exc)
+            self._spawn(self._shutdown_peer(peer, 1011))
+        return not network
 
     async def _close_slow(self, peer: _Peer, reason: str) -> None:
         if peer.closed_with is not None:
@@ -443,7 +554,7 @@ class WebSocketConnectionManager:
         if peer.writer is not None and peer.writer is not asyncio.current_task():
             peer.writer.cancel()
         if peer.conn_id in self.hub:
-            self.hub.mark_busy(peer.conn_id)  # no more direct writes to it
+            self.hub.mark_closing(peer.conn_id)  # later frames: dropped and counted
         peer.closed_with = peer.closed_with or code
         try:
             async with asyncio.timeout(1.0):

@@ -20,6 +20,7 @@ from .hooks import HookCollection, HookManager
 from .routing import RouteMatcher
 
 if TYPE_CHECKING:
+    from .delivery import DeliveryResult
     from .manager import WebSocketConnectionManager
 
 __all__ = ["WebSocketResource"]
@@ -267,10 +268,13 @@ class WebSocketResource:
 
     async def broadcast_to_room(
         self, room: str, message: Any, *, exclude_self: bool = False
-    ) -> None:
+    ) -> DeliveryResult:
+        """Broadcast to ``room`` (see ``WebSocketConnectionManager.broadcast_to_room``):
+        returns without waiting for slow members, never raises for their trouble.
+        """
         manager, conn_id = self._require_manager()
         exclude = (conn_id,) if exclude_self else None
-        await manager.broadcast_to_room(room, message, exclude=exclude)
+        return await manager.broadcast_to_room(room, message, exclude=exclude)
 
     async def set_user(self, user_id: str | None) -> None:
         manager, conn_id = self._require_manager()

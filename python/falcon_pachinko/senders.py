@@ -4,7 +4,8 @@ A broadcast encodes its message to one ASGI ``websocket.send`` event that
 every recipient shares. For ``falcon.asgi.WebSocket`` the send callable is
 the connection's raw ASGI ``send`` (Falcon's ``send_text`` adds per-call
 state checks a fan-out does not need: the manager tracks liveness itself);
-any other object is adapted through ``send_text``/``send_data``.
+any other object is adapted through ``send_text``/``send_data``, or, for an
+object that only has the published ``send_media``, through that.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ _encode = msgspec.json.Encoder().encode
 
 
 def encode_event(data: Any) -> dict[str, Any]:
-    """One ASGI send event: ``str`` as text, bytes-like as binary, anything
-    else JSON-encoded by msgspec (Structs, dicts, lists, ...) as text.
+    """One ASGI send event: bytes-like as a binary frame, anything else
+    JSON-encoded by msgspec as a text frame.
+
+    ``str`` is a JSON value like any other (``"hi"`` goes out with its
+    quotes, as Falcon's ``send_media`` sends it); pre-encoded JSON text is
+    passed as ``msgspec.Raw`` and goes out verbatim.
     """
-    if isinstance(data, str):
-        return {"type": "websocket.send", "text": data}
     if isinstance(data, (bytes, bytearray, memoryview)):
         return {"type": "websocket.send", "bytes": bytes(data)}
     return {"type": "websocket.send", "text": _encode(data).decode("utf-8")}
@@ -39,6 +42,8 @@ def sender_for(ws: Any) -> SendFn:
     asgi_send = getattr(ws, "asgi_send", None)
     if callable(asgi_send):
         return asgi_send  # type: ignore[no-any-return]
+    if not callable(getattr(ws, "send_text", None)) and callable(getattr(ws, "send_media", None)):
+        return _media_sender(ws)
 
     async def send(event: dict[str, Any]) -> None:
         text = event.get("text")
@@ -46,5 +51,19 @@ def sender_for(ws: Any) -> SendFn:
             await ws.send_text(text)
         else:
             await ws.send_data(event["bytes"])
+
+    return send
+
+
+def _media_sender(ws: Any) -> SendFn:
+    """Adapter for objects with only ``send_media``: the frame's JSON is
+    decoded back to the value it encodes (costs a decode per recipient, only
+    for such objects; Falcon sockets and the simulator take the event as is).
+    """
+    decode = msgspec.json.decode
+
+    async def send(event: dict[str, Any]) -> None:
+        text = event.get("text")
+        await ws.send_media(decode(text) if text is not None else event["bytes"])
 
     return send

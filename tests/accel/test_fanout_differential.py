@@ -31,6 +31,7 @@ OPS = st.one_of(
     st.tuples(st.just("leave"), IDS, ROOMS),
     st.tuples(st.just("set_user"), IDS, st.none() | USERS),
     st.tuples(st.just("mark_busy"), IDS),
+    st.tuples(st.just("mark_closing"), IDS),
     st.tuples(st.just("pop"), IDS),
     st.tuples(st.just("fanout_room"), ROOMS, FRAME, EXCLUDE),
     st.tuples(st.just("fanout_user"), USERS, FRAME, EXCLUDE),
@@ -60,8 +61,8 @@ def normalise(name: str, result: tuple[Any, ...]) -> tuple[Any, ...]:
         return result
     value = result[1]
     if name.startswith("fanout_"):
-        sent, *parts = value
-        return ("ok", sent, *(sorted(describe(x) for x in part) for part in parts))
+        sent, dropped, *parts = value
+        return ("ok", sent, dropped, *(sorted(describe(x) for x in part) for part in parts))
     if name == "send_one":
         return ("ok", describe(value))
     if name in {"members", "user_members", "rooms_of"}:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
-import socket
 import time
 from typing import Any
 
@@ -14,8 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 import falcon_pachinko as fp
-from falcon_pachinko.exceptions import DeliveryTimeoutError, SlowConsumerError
 
+from ..support.raw import raw_handshake
 from ..support.server import listening_socket, running_server
 
 CLIENTS = 199
@@ -30,27 +27,6 @@ class Room(fp.WebSocketResource):
         return True
 
 
-async def open_stalled_client(port: int) -> socket.socket:
-    """Handshake by hand, then never read: the TCP receive window fills."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    await loop.sock_connect(sock, ("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f"GET /ws/room HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    await loop.sock_sendall(sock, request.encode())
-    response = b""
-    async with asyncio.timeout(5):
-        while b"\r\n\r\n" not in response:
-            response += await loop.sock_recv(sock, 1)  # the headers only
-    assert b" 101 " in response
-    return sock
-
-
 @pytest.mark.parametrize("overflow", ["close", "drop_oldest"])
 async def test_one_stalled_client_does_not_hold_back_199_others(overflow: str) -> None:
     app = falcon.asgi.App()
@@ -60,7 +36,7 @@ async def test_one_stalled_client_does_not_hold_back_199_others(overflow: str) -
     router.mount("/ws", app=app)
     sock = listening_socket(sndbuf=16_384)
     async with running_server(app, sock=sock) as srv:
-        stalled = await open_stalled_client(srv.port)
+        stalled = await raw_handshake(srv.port, "/ws/room", rcvbuf=4096)
         clients = [await connect(srv.ws_url + "/ws/room", max_size=None) for _ in range(CLIENTS)]
         counts = [0] * CLIENTS
         latencies: list[float] = []
@@ -68,7 +44,7 @@ async def test_one_stalled_client_does_not_hold_back_199_others(overflow: str) -
 
         async def reader(i: int, ws: Any) -> None:
             async for frame in ws:
-                seq = int(frame[:6])
+                seq = int(frame[1:7])  # a JSON string: '"000042xxx..."'
                 if i == 0:
                     latencies.append(time.monotonic() - sent_at[seq])
                 counts[i] += 1
@@ -79,15 +55,15 @@ async def test_one_stalled_client_does_not_hold_back_199_others(overflow: str) -
             while manager.room_size("all") < CLIENTS + 1:
                 await asyncio.sleep(0.01)
         readers = [asyncio.create_task(reader(i, ws)) for i, ws in enumerate(clients)]
-        slow_errors = 0
+        troubled = 0
         max_queued = 0
         for seq in range(BROADCASTS):
             sent_at[seq] = time.monotonic()
             text = f"{seq:06d}" + "x" * SIZE
-            try:
-                await manager.broadcast_to_room("all", text, timeout=0.5)
-            except (DeliveryTimeoutError, SlowConsumerError):
-                slow_errors += 1  # only ever the stalled peer
+            result = await manager.broadcast_to_room("all", text, timeout=0.5)
+            # Only ever the stalled peer: reported in the result, never raised.
+            assert result.pending + result.dropped + result.closed <= 1
+            troubled += result.pending + result.dropped + result.closed
             for conn_id in manager.room_members("all"):
                 max_queued = max(max_queued, manager.connection_stats(conn_id)["queued"])
         async with asyncio.timeout(30):
@@ -95,7 +71,7 @@ async def test_one_stalled_client_does_not_hold_back_199_others(overflow: str) -
         assert counts == [BROADCASTS] * CLIENTS  # every healthy client got everything
         assert max(latencies) < 5.0  # bounded: never waits for the stalled peer
         assert max_queued <= OUTBOX  # memory bounded by the outbox
-        assert slow_errors >= 1
+        assert troubled >= 1
         stats = manager.stats()
         assert stats["slow_closes"] == 1  # the stalled peer, closed as slow
         assert manager.room_size("all") == CLIENTS  # and removed

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
 import pytest
 
 from falcon_pachinko import (
+    ConnectionBackend,
+    DeliveryResult,
     InProcessBackend,
     WebSocketConnectionManager,
     WebSocketConnectionNotFoundError,
 )
-from falcon_pachinko.exceptions import DeliveryTimeoutError, SlowConsumerError
 from falcon_pachinko.websocket import RouteSpec
 
 from ..support.stubs import StubWS
@@ -67,53 +70,112 @@ async def test_broadcast_encodes_once_and_excludes() -> None:
     class Note(msgspec.Struct):
         text: str
 
-    await manager.broadcast_to_room("r", Note("hi"), exclude={"c1"})
+    result = await manager.broadcast_to_room("r", Note("hi"), exclude={"c1"})
+    assert result == DeliveryResult(recipients=2, sent=2)
     assert stubs[0].frames == ['{"text":"hi"}'] and stubs[1].frames == []
     assert stubs[0].events[0] is stubs[2].events[0]  # one event object shared
-    await manager.broadcast_to_room("nobody-here", "x")  # unknown room: no-op
+    assert await manager.broadcast_to_room("nobody-here", "x") == DeliveryResult()
     await manager.broadcast_to_room("r", b"\x00\x01")
     assert stubs[2].frames[-1] == b"\x00\x01"
 
 
-async def test_failures_are_aggregated() -> None:
-    manager, _ = await manager_with("ok", "fail")
-    with pytest.raises(ConnectionResetError):
+class BrokenWS(StubWS):
+    """A custom socket object whose send raises a bug, not a network condition."""
+
+    async def asgi_send(self, event: dict[str, Any]) -> None:
+        raise RuntimeError("bug in a custom socket")
+
+
+async def test_network_failures_never_reach_the_caller() -> None:
+    manager, stubs = await manager_with("ok", "fail", "ok")
+    result = await manager.broadcast_to_room("r", "x")
+    assert result == DeliveryResult(recipients=3, sent=2, queued=0, dropped=0, closed=1)
+    assert [s.frames for s in stubs] == [['"x"'], [], ['"x"']]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert stubs[1].close_code == 1011  # the peer that failed is closed
+    again = await manager.broadcast_to_room("r", "y")  # logged and counted once
+    assert again.dropped == 1 and again.closed == 0
+    stats = manager.stats()
+    assert stats["failed_sends"] == stats["lost_peers"] == 1
+
+
+async def test_non_network_failures_are_aggregated() -> None:
+    manager = WebSocketConnectionManager()
+    await manager.add_connection("ok", StubWS())
+    await manager.add_connection("bad", BrokenWS())
+    for conn_id in ("ok", "bad"):
+        await manager.join_room(conn_id, "r")
+    with pytest.raises(RuntimeError, match="bug in a custom socket"):
         await manager.broadcast_to_room("r", "one failure")
-    manager, _ = await manager_with("fail", "ok", "fail")
+    await manager.add_connection("bad2", BrokenWS())
+    await manager.add_connection("bad3", BrokenWS())
+    await manager.join_room("bad2", "r")
+    await manager.join_room("bad3", "r")
     with pytest.raises(ExceptionGroup) as info:
         await manager.broadcast_to_room("r", "two failures")
     assert len(info.value.exceptions) == 2
-    assert manager.stats()["failed_sends"] == 2
+    assert manager.stats()["failed_sends"] == 3 and manager.stats()["lost_peers"] == 0
 
 
-async def test_slow_peer_never_delays_the_others() -> None:
+async def test_slow_peer_never_delays_the_others_nor_the_caller() -> None:
     manager, stubs = await manager_with("ok", "block", "ok", send_timeout=5)
-    publish = asyncio.create_task(manager.publish_to_room("r", "fast"))
-    await asyncio.wait_for(publish, 1)  # returns at once despite the blocked peer
-    assert stubs[0].frames == ["fast"] and stubs[2].frames == ["fast"]
-    with pytest.raises(DeliveryTimeoutError) as info:
-        await manager.broadcast_to_room("r", "again", timeout=0.05)
-    assert info.value.conn_id == "c1"
-    assert stubs[0].frames == ["fast", "again"]
+    first = await asyncio.wait_for(manager.broadcast_to_room("r", "fast"), 1)
+    assert first == DeliveryResult(recipients=3, sent=2, queued=1, dropped=0, closed=0)
+    assert stubs[0].frames == ['"fast"'] and stubs[2].frames == ['"fast"']
+    waited = await manager.broadcast_to_room("r", "again", timeout=0.05)
+    assert waited.pending == 1 and waited.queued == 1  # reported, not raised
+    assert stubs[0].frames == ['"fast"', '"again"']
     stubs[1].gate.set()  # the slow peer recovers: it gets everything, in order
-    await manager.broadcast_to_room("r", "third", timeout=1)
-    assert stubs[1].frames == ["fast", "again", "third"]
+    third = await manager.broadcast_to_room("r", "third", timeout=1)
+    assert third.pending == 0
+    assert stubs[1].frames == ['"fast"', '"again"', '"third"']
 
 
 async def test_timeout_zero_is_immediate() -> None:
     manager, _ = await manager_with("block")
-    with pytest.raises(DeliveryTimeoutError):
-        await asyncio.wait_for(manager.broadcast_to_room("r", "x", timeout=0), 0.5)
+    result = await asyncio.wait_for(manager.broadcast_to_room("r", "x", timeout=0), 0.5)
+    assert result.pending == 1
 
 
-async def test_stalled_send_closes_the_peer_as_slow() -> None:
+async def test_stalled_send_closes_the_peer_as_slow_without_raising() -> None:
     manager, stubs = await manager_with("block", "ok", send_timeout=0.1)
-    with pytest.raises(SlowConsumerError) as info:
-        await manager.broadcast_to_room("r", "x", timeout=2)
-    assert info.value.conn_id == "c0"
+    result = await manager.broadcast_to_room("r", "x", timeout=2)
+    assert result.queued == 1 and result.pending == 0  # settled: closed as slow
     assert stubs[0].close_code == 1013
     assert manager.stats()["slow_closes"] == 1
-    assert stubs[1].frames == ["x"]
+    assert stubs[1].frames == ['"x"']
+
+
+async def test_str_is_json_raw_is_verbatim_bytes_are_binary() -> None:
+    manager, stubs = await manager_with("ok")
+    await manager.broadcast_to_room("r", "hi")
+    await manager.broadcast_to_room("r", msgspec.Raw(b'{"pre":"encoded"}'))
+    await manager.broadcast_to_room("r", b"\x01")
+    assert stubs[0].frames == ['"hi"', '{"pre":"encoded"}', b"\x01"]
+
+
+class MediaOnly:
+    """A socket object with only the published ``send_media``."""
+
+    def __init__(self) -> None:
+        self.media: list[Any] = []
+
+    async def send_media(self, data: Any) -> None:
+        self.media.append(data)
+
+    async def close(self, code: int = 1000) -> None:
+        pass
+
+
+async def test_send_media_only_sockets_receive_broadcasts() -> None:
+    manager = WebSocketConnectionManager()
+    ws = MediaOnly()
+    await manager.add_connection("m", ws)
+    await manager.join_room("m", "r")
+    await manager.broadcast_to_room("r", {"type": "news", "n": 1})
+    await manager.send_to_connection("m", "hello")
+    assert ws.media == [{"type": "news", "n": 1}, "hello"]
 
 
 @pytest.mark.parametrize(
@@ -128,11 +190,11 @@ async def test_overflow_policies(policy: str, expected_frames: list[str], droppe
     for i in range(5):
         await manager.publish_to_room("r", f"m{i}")
     stats = manager.connection_stats("c0")
-    assert stats == {"queued": 2, "dropped": dropped, "busy": True}
+    assert stats == {"queued": 2, "dropped": dropped, "busy": True, "unhandled_frames": {}}
     stubs[0].gate.set()
     for _ in range(100):
         await asyncio.sleep(0)
-    assert stubs[0].frames == expected_frames
+    assert stubs[0].frames == [f'"{f}"' for f in expected_frames]
     assert manager.stats()["dropped_frames"] == dropped
 
 
@@ -143,7 +205,7 @@ async def test_close_policy_closes_the_slow_peer() -> None:
     for _ in range(20):
         await asyncio.sleep(0)
     assert stubs[0].close_code == 1013
-    assert stubs[1].frames == ["m0", "m1", "m2"]
+    assert stubs[1].frames == ['"m0"', '"m1"', '"m2"']
 
 
 async def test_users_rooms_and_queries() -> None:
@@ -159,9 +221,9 @@ async def test_users_rooms_and_queries() -> None:
     seen = [ws async for ws in manager.connections(room="team:a", exclude={"c1"})]
     assert seen == [stubs[0], stubs[2]]
     await manager.broadcast_to_all("all", exclude=["c0"])
-    assert stubs[2].frames[-1] == "all" and stubs[0].frames[-1] != "all"
+    assert stubs[2].frames[-1] == '"all"' and stubs[0].frames[-1] != '"all"'
     await manager.send_to_connection("c2", "direct")
-    assert stubs[2].frames[-1] == "direct"
+    assert stubs[2].frames[-1] == '"direct"'
     await manager.remove_connection("c0")
     assert manager.user_connections("alice") == ["c1"]
 
@@ -176,9 +238,9 @@ async def test_pending_connection_gets_frames_after_activation() -> None:
     manager.activate("p")
     for _ in range(10):
         await asyncio.sleep(0)
-    assert ws.frames == ["early"]
+    assert ws.frames == ['"early"']
     await manager.publish_to_room("r", "late")
-    assert ws.frames == ["early", "late"]
+    assert ws.frames == ['"early"', '"late"']
 
 
 async def test_stop_closes_everyone_with_1001() -> None:
@@ -187,14 +249,94 @@ async def test_stop_closes_everyone_with_1001() -> None:
     assert [s.close_code for s in stubs] == [1001, 1001]
 
 
-async def test_send_to_connection_waits_for_a_busy_peer_and_reports_failures() -> None:
+async def test_send_to_connection_queues_for_a_busy_peer_and_never_raises_for_it() -> None:
     manager, stubs = await manager_with("block", "fail")
-    sending = asyncio.create_task(manager.send_to_connection("c0", "one"))
-    await asyncio.sleep(0.01)
-    assert not sending.done()  # waits until the frame is handed over
+    first = await asyncio.wait_for(manager.send_to_connection("c0", "one"), 1)
+    assert first.queued == 1  # handed to its writer, not waited for
+    waited = await manager.send_to_connection("c0", "two", timeout=0.05)
+    assert waited.pending == 1
     stubs[0].gate.set()
-    await asyncio.wait_for(sending, 1)
-    assert stubs[0].frames == ["one"]
-    with pytest.raises(ConnectionResetError):
-        await manager.send_to_connection("c1", "two")
+    done = await manager.send_to_connection("c0", "three", timeout=1)
+    assert done.pending == 0
+    assert stubs[0].frames == ['"one"', '"two"', '"three"']
+    gone = await manager.send_to_connection("c1", "x")  # the peer reset: its outcome
+    assert gone.closed == 1
     assert manager.stats()["failed_sends"] == 1
+    await manager.remove_connection("c1")
+    with pytest.raises(WebSocketConnectionNotFoundError):
+        await manager.send_to_connection("c1", "y")
+
+
+class DictBackend(ConnectionBackend):
+    """A backend written as the published API's users write one: plain dicts,
+    no knowledge of the library's hub.
+    """
+
+    def __init__(self) -> None:
+        self.sockets: dict[str, Any] = {}
+        self.members: dict[str, set[str]] = {}
+        self.calls: list[str] = []
+
+    @property
+    def websockets(self) -> Mapping[str, Any]:
+        return MappingProxyType(self.sockets)
+
+    @property
+    def rooms(self) -> Mapping[str, frozenset[str]]:
+        return {room: frozenset(ids) for room, ids in self.members.items() if ids}
+
+    async def add_connection(self, conn_id: str, ws: Any) -> None:
+        if conn_id in self.sockets:
+            raise ValueError(f"Duplicate connection ID: {conn_id}")
+        self.sockets[conn_id] = ws
+
+    async def remove_connection(self, conn_id: str) -> None:
+        self.sockets.pop(conn_id, None)
+        for ids in self.members.values():
+            ids.discard(conn_id)
+
+    async def join_room(self, conn_id: str, room: str) -> None:
+        if conn_id not in self.sockets:
+            raise WebSocketConnectionNotFoundError(conn_id)
+        self.members.setdefault(room, set()).add(conn_id)
+
+    async def leave_room(self, conn_id: str, room: str) -> None:
+        self.members.get(room, set()).discard(conn_id)
+
+    async def get_websocket(self, conn_id: str) -> Any:
+        self.calls.append(f"get_websocket:{conn_id}")
+        try:
+            return self.sockets[conn_id]
+        except KeyError:
+            raise WebSocketConnectionNotFoundError(conn_id) from None
+
+    async def snapshot(self, room: str | None = None) -> frozenset[str]:
+        self.calls.append(f"snapshot:{room}")
+        if room is None:
+            return frozenset(self.sockets)
+        return frozenset(self.members.get(room, ()))
+
+
+async def test_custom_backend_is_really_used() -> None:
+    backend = DictBackend()
+    manager = WebSocketConnectionManager(backend)
+    a, b, outside = StubWS(), StubWS(), StubWS()
+    await manager.add_connection("a", a)
+    await manager.add_connection("b", b)
+    await manager.join_room("a", "lobby")
+    await manager.join_room("b", "lobby")
+    # Membership the backend learned elsewhere (another process, a direct call).
+    await backend.add_connection("x", outside)
+    backend.members["lobby"].add("x")
+    result = await manager.broadcast_to_room("lobby", {"n": 1}, exclude={"b"})
+    assert result.recipients == 2 and result.sent == 2
+    assert a.frames == outside.frames == ['{"n":1}'] and b.frames == []
+    assert "snapshot:lobby" in backend.calls and "get_websocket:x" in backend.calls
+    await manager.broadcast_to_all({"n": 2})
+    assert b.frames == ['{"n":2}'] and outside.frames[-1] == '{"n":2}'
+    await manager.send_to_connection("x", "direct")
+    assert outside.frames[-1] == '"direct"'
+    assert manager.room_size("lobby") == 3 and manager.room_members("lobby") == ["a", "b", "x"]
+    assert manager.get_rooms_by_prefix("lob") == ["lobby"] and manager.rooms_of("a") == ["lobby"]
+    with pytest.raises(WebSocketConnectionNotFoundError):
+        await manager.send_to_connection("nobody", "y")

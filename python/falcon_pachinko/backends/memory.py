@@ -1,4 +1,9 @@
-"""``InProcessBackend``: membership in this process, kept by the fan-out hub."""
+"""``InProcessBackend``: membership in this process, kept by the fan-out hub.
+
+The manager registers each connection in the hub itself (it owns local
+delivery); this backend keeps the sockets by id and the rooms in the hub,
+so a room broadcast is a single hub call.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ from types import MappingProxyType
 from typing import Any
 
 from ..exceptions import WebSocketConnectionNotFoundError
-from ..senders import sender_for
 from .base import ConnectionBackend
 
 __all__ = ["InProcessBackend"]
@@ -51,11 +55,11 @@ class InProcessBackend(ConnectionBackend):
         return self._rooms
 
     async def add_connection(self, conn_id: str, ws: Any) -> None:
-        self.hub.add(conn_id, sender_for(ws))
+        if conn_id in self._websockets:
+            raise ValueError(f"Duplicate connection ID: {conn_id}")
         self._websockets[conn_id] = ws
 
     async def remove_connection(self, conn_id: str) -> None:
-        self.hub.remove(conn_id)
         self._websockets.pop(conn_id, None)
 
     async def join_room(self, conn_id: str, room: str) -> None:
