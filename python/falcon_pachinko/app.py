@@ -99,11 +99,7 @@ class _ManagerMiddleware:
 
 def _validate_route_path(path: object) -> str:
     """Published rule: a non-empty str starting with ``/``, no whitespace anywhere."""
-    if (
-        not isinstance(path, str)
-        or not path.startswith("/")
-        or any(ch.isspace() for ch in path)
-    ):
+    if not isinstance(path, str) or not path.startswith("/") or any(ch.isspace() for ch in path):
         raise InvalidWebSocketRoutePathError(path)
     return path
 

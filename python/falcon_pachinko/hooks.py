@@ -237,8 +237,6 @@ class HookManager:
         self, target: Any, *, ws: Any, close_code: int
     ) -> HookContext:
         """Run ``before_disconnect`` hooks (outer to inner)."""
-        ctx = HookContext(
-            HookEvent.BEFORE_DISCONNECT, target=target, ws=ws, close_code=close_code
-        )
+        ctx = HookContext(HookEvent.BEFORE_DISCONNECT, target=target, ws=ws, close_code=close_code)
         await self._notify(HookEvent.BEFORE_DISCONNECT, ctx, reverse=False)
         return ctx

@@ -39,7 +39,7 @@ def _chain(log: list[tuple[str, str, Any]]) -> tuple[HookManager, Parent, Child]
 
 async def test_notify_methods_run_in_onion_order() -> None:
     log: list[tuple[str, str, Any]] = []
-    manager, parent, child = _chain(log)
+    manager, _parent, child = _chain(log)
 
     ctx = await manager.notify_before_connect(child, req=None, ws="ws", params={"room": "a"})
     assert isinstance(ctx, HookContext) and ctx.params == {"room": "a"} and ctx.ws == "ws"
@@ -62,7 +62,15 @@ async def test_notify_methods_run_in_onion_order() -> None:
     ctx = await manager.notify_before_disconnect(child, ws="ws", close_code=1001)
     assert ctx.close_code == 1001
     assert [label for label, _, _ in log] == [
-        "global", "parent", "child", "child", "parent", "global", "global", "parent", "child",
+        "global",
+        "parent",
+        "child",
+        "child",
+        "parent",
+        "global",
+        "global",
+        "parent",
+        "child",
     ]
 
 

@@ -184,6 +184,8 @@ async def test_legacy_route_on_falcon_app_serves_connections() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         app.add_websocket_route("/hello/{name}", Hello, "hey")  # type: ignore[attr-defined]
-    async with running_server(app) as srv:
-        async with connect(srv.ws_url + "/hello/ana", open_timeout=5) as client:
-            assert json.loads(await client.recv()) == {"word": "hey", "name": "ana"}
+    async with (
+        running_server(app) as srv,
+        connect(srv.ws_url + "/hello/ana", open_timeout=5) as client,
+    ):
+        assert json.loads(await client.recv()) == {"word": "hey", "name": "ana"}

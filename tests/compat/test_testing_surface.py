@@ -145,7 +145,6 @@ async def test_initial_inbound_tuples_are_dispatched(
         assert b"\x01raw" in conn.simulator.received_messages  # the binary frame reached the app
 
 
-
 async def test_harness_mount_is_a_method() -> None:
     harness = SimulatorRouterHarness()
     harness.mount("/")  # same prefix: no-op
@@ -231,9 +230,17 @@ def test_insecure_url_message() -> None:
 
 def test_trace_event_fields() -> None:
     event = TraceEvent(0, "send", "json", {"a": 1})
-    assert (event.index, event.direction, event.kind, event.payload) == (0, "send", "json", {"a": 1})
+    assert (event.index, event.direction, event.kind, event.payload) == (
+        0,
+        "send",
+        "json",
+        {"a": 1},
+    )
     assert isinstance(event.timestamp, float)
-    assert TraceEvent(index=1, direction="close", kind="close", payload=None, timestamp=2.0).timestamp == 2.0
+    assert (
+        TraceEvent(index=1, direction="close", kind="close", payload=None, timestamp=2.0).timestamp
+        == 2.0
+    )
 
 
 async def test_trace_is_numbered_from_zero_without_open_and_with_close() -> None:

@@ -22,8 +22,7 @@ __all__ = ["TraceEvent", "WebSocketSession", "WebSocketTestClient"]
 
 _encode = msgspec.json.Encoder().encode
 _INSECURE_MSG = (
-    "Insecure websocket URLs require allow_insecure=True. "
-    "Use a wss:// URL for secure connections."
+    "Insecure websocket URLs require allow_insecure=True. Use a wss:// URL for secure connections."
 )
 
 Direction = Literal["send", "receive", "close", "error"]
@@ -91,10 +90,18 @@ class WebSocketSession:
         await self._conn.send(_encode(payload).decode("utf-8"))
         self._note("send", "json", payload)
 
-    async def send(self, payload: Any, *, kind: Literal["text", "bytes", "json"] | None = None) -> None:
+    async def send(
+        self, payload: Any, *, kind: Literal["text", "bytes", "json"] | None = None
+    ) -> None:
         """Send ``payload``; ``kind`` defaults to its type (str, bytes, else JSON)."""
         if kind is None:
-            kind = "text" if isinstance(payload, str) else "bytes" if isinstance(payload, bytes) else "json"
+            kind = (
+                "text"
+                if isinstance(payload, str)
+                else "bytes"
+                if isinstance(payload, bytes)
+                else "json"
+            )
         if kind == "text":
             await self.send_text(payload)
         elif kind == "bytes":

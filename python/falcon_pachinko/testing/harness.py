@@ -213,7 +213,7 @@ class SimulatorRouterHarness:
         prefix = self.mount_prefix
         if not path.startswith("/"):
             path = "/" + path
-        if prefix == "/" or path == prefix or path.startswith(prefix + "/"):
+        if prefix in ("/", path) or path.startswith(prefix + "/"):
             return path
         return prefix + path
 
@@ -260,7 +260,11 @@ class SimulatorRouterHarness:
         )
         task = asyncio.ensure_future(self.router.on_websocket(req, ws))
         conn = SimulatorConnection(
-            path=full, router=self.router, simulator=ws, request=req, task=task,
+            path=full,
+            router=self.router,
+            simulator=ws,
+            request=req,
+            task=task,
             timeout=self.timeout,
         )
         try:
