@@ -38,7 +38,7 @@ class ServiceContainer:
         try:
             return self._services[name]
         except KeyError:
-            raise ServiceNotFoundError(f"no service registered as {name!r}") from None
+            raise ServiceNotFoundError(name) from None
 
     def _parameters(self, target: Any) -> tuple[str, ...]:
         try:

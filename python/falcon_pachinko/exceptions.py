@@ -14,10 +14,14 @@ __all__ = [
     "FrameError",
     "HandlerNotAsyncError",
     "HandlerSignatureError",
+    "InvalidWebSocketRoutePathError",
     "MissingDependencyError",
+    "PartialWebSocketInstallError",
     "ServiceNotFoundError",
+    "SignatureInspectionError",
     "SlowConsumerError",
     "WebSocketConnectionNotFoundError",
+    "WebSocketResourceNotFoundError",
     "WorkerContextError",
 ]
 
@@ -67,12 +71,75 @@ class HandlerSignatureError(TypeError):
     """A message handler's parameters do not fit ``(self, ws, payload)``."""
 
 
+class SignatureInspectionError(RuntimeError):
+    """A handler's signature cannot be inspected (some C callables).
+
+    Published name (``falcon_pachinko.exceptions``); ``func_qualname`` names
+    the handler.
+    """
+
+    def __init__(self, func_qualname: str) -> None:
+        self.func_qualname = func_qualname
+        super().__init__(f"Cannot inspect signature for handler {func_qualname}")
+
+
 class DuplicateHandlerRegistrationError(RuntimeError):
     """Two handlers claim the same tag in one class body."""
 
 
 class ServiceNotFoundError(LookupError):
-    """A service name was resolved that no one registered."""
+    """A service name was resolved that no one registered.
+
+    ``name`` is the service asked for, so callers need not parse the message
+    (published as ``ServiceNotFoundError(name)``).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no service registered as {name!r}")
+
+    def __reduce__(self) -> tuple[type[ServiceNotFoundError], tuple[str]]:
+        return (type(self), (self.name,))
+
+
+class PartialWebSocketInstallError(RuntimeError):
+    """``install(app)`` found some of its attributes on ``app`` but not its own state.
+
+    Installing over them would leave two managers that disagree, so it
+    refuses instead (published behaviour).
+    """
+
+    def __init__(self, present: tuple[str, ...] = ()) -> None:
+        self.present = present
+        detail = f" (already present: {', '.join(present)})" if present else ""
+        super().__init__(f"Partial WebSocket install detected; aborting.{detail}")
+
+    def __reduce__(self) -> tuple[type[PartialWebSocketInstallError], tuple[tuple[str, ...]]]:
+        return (type(self), (self.present,))
+
+
+class InvalidWebSocketRoutePathError(ValueError):
+    """``app.add_websocket_route`` got a path that is empty, lacks the leading
+    ``/`` or contains whitespace. ``path`` is the value given.
+    """
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__(f"Invalid WebSocket route path: {path!r}")
+
+    def __reduce__(self) -> tuple[type[InvalidWebSocketRoutePathError], tuple[object]]:
+        return (type(self), (self.path,))
+
+
+class WebSocketResourceNotFoundError(ValueError):
+    """``app.create_websocket_resource(path)`` for a path nobody registered."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"No WebSocket resource registered for path: {path}")
+
+    def __reduce__(self) -> tuple[type[WebSocketResourceNotFoundError], tuple[str]]:
+        return (type(self), (self.path,))
 
 
 class WebSocketConnectionNotFoundError(KeyError):

@@ -149,3 +149,61 @@ def handles_message(tag: str, *, strict: bool = True) -> Callable[[F], F]:
         return fn
 
     return decorate
+
+
+# -- published import names ---------------------------------------------------
+# Code written against the published API imports these from
+# ``falcon_pachinko.handlers``. They are thin views over ``inspect_handler``;
+# the registration path above does not use them.
+
+from .exceptions import SignatureInspectionError  # noqa: E402
+
+__all__ += ["Handler", "get_payload_type", "select_payload_param"]
+
+#: A handler: ``async def (self, ws, payload)``; the return value is ignored.
+Handler = Callable[[Any, Any, Any], Awaitable[None]]
+
+
+def select_payload_param(sig: inspect.Signature, *, func_name: str) -> inspect.Parameter:
+    """The parameter of ``sig`` that receives the payload (published helper).
+
+    The one named ``payload``; else the single annotated one after ``ws``;
+    else the third. ``HandlerSignatureError`` for fewer than three parameters
+    or two annotated candidates.
+    """
+    params = list(sig.parameters.values())
+    if len(params) < 3:
+        raise HandlerSignatureError(
+            f"Handler {func_name!r} must accept (self, ws, payload); "
+            "it takes fewer than 3 parameters"
+        )
+    named = sig.parameters.get("payload")
+    if named is not None:
+        return named
+    annotated = [p for p in params[2:] if p.annotation is not _NO_TYPE]
+    if len(annotated) > 1:
+        raise HandlerSignatureError(
+            f"Ambiguous payload parameter for handler {func_name!r}: "
+            f"several annotated parameters ({', '.join(p.name for p in annotated)})"
+        )
+    return annotated[0] if annotated else params[2]
+
+
+def get_payload_type(func: Any) -> Any:
+    """The payload annotation of handler ``func``, ``None`` when missing or
+    unresolvable (published helper; validates the handler like registration).
+    """
+    if not inspect.iscoroutinefunction(func):
+        raise HandlerNotAsyncError(
+            f"Handler {getattr(func, '__qualname__', func)!r} must be an async function"
+        )
+    try:
+        sig = inspect.signature(func)
+    except ValueError as exc:
+        raise SignatureInspectionError(getattr(func, "__qualname__", repr(func))) from exc
+    param = select_payload_param(sig, func_name=func.__qualname__)
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # noqa: BLE001 - published: unresolvable annotations mean "no type"
+        return None
+    return hints.get(param.name)

@@ -8,11 +8,18 @@ connection without receive hooks pays nothing per message.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["HookCollection", "HookContext", "HookEvent", "HookManager"]
+__all__ = [
+    "EventType",
+    "HookCallable",
+    "HookCollection",
+    "HookContext",
+    "HookEvent",
+    "HookManager",
+]
 
 
 class HookEvent(StrEnum):
@@ -26,6 +33,15 @@ class HookEvent(StrEnum):
 
 
 Hook = Callable[["HookContext"], Any]
+#: Published name: a hook takes the context and may be sync or async.
+HookCallable = Callable[["HookContext"], Awaitable[None] | None]
+#: Published name: an event as accepted by ``HookCollection.add`` and friends.
+EventType = (
+    HookEvent
+    | Literal[
+        "before_connect", "after_connect", "before_receive", "after_receive", "before_disconnect"
+    ]
+)
 _EVENTS = frozenset(e.value for e in HookEvent)
 
 
@@ -167,3 +183,60 @@ class HookManager:
         hooks = self._after[_event(event)]
         if hooks:
             await self._run(hooks, ctx)
+
+    # -- published API: one call per lifecycle step ---------------------------
+    # Code written against the published HookManager drives hooks with these;
+    # the library's own loop uses run_before/run_after directly.
+
+    def _chain_to(self, target: Any, event: HookEvent) -> list[tuple[Any, Hook]] | None:
+        """Before-hooks of the layers up to ``target`` when it is not the last
+        resource of the chain (published: layers stop at the target), else None.
+        """
+        if not self.resources or target is self.resources[-1] or target not in self.resources:
+            return None
+        chain = self.resources[: self.resources.index(target) + 1]
+        layers: list[tuple[Any, HookCollection]] = [(None, self.global_hooks)]
+        layers += [(r, r.hooks) for r in chain if getattr(r, "hooks", None) is not None]
+        return [(owner, h) for owner, coll in layers for h in coll.iter(event)]
+
+    async def _notify(self, event: HookEvent, ctx: HookContext, *, reverse: bool) -> None:
+        ctx.event = event
+        hooks = self._chain_to(ctx.target, event)
+        if hooks is None:
+            hooks = self._after[event] if reverse else self._before[event]
+        elif reverse:
+            hooks = hooks[::-1]
+        try:
+            await self._run(hooks, ctx)
+        finally:
+            ctx.resource = None
+
+    async def notify_before_connect(
+        self, target: Any, *, req: Any, ws: Any, params: dict[str, Any]
+    ) -> HookContext:
+        """Run ``before_connect`` hooks (outer to inner); the context to pass on."""
+        ctx = HookContext(HookEvent.BEFORE_CONNECT, target=target, req=req, ws=ws, params=params)
+        await self._notify(HookEvent.BEFORE_CONNECT, ctx, reverse=False)
+        return ctx
+
+    async def notify_after_connect(self, context: HookContext) -> None:
+        """Run ``after_connect`` hooks (inner to outer) with ``context``."""
+        await self._notify(HookEvent.AFTER_CONNECT, context, reverse=True)
+
+    async def notify_before_receive(self, target: Any, *, ws: Any, raw: str | bytes) -> HookContext:
+        """Run ``before_receive`` hooks; the context to hand to ``notify_after_receive``."""
+        ctx = HookContext(HookEvent.BEFORE_RECEIVE, target=target, ws=ws, raw=raw)
+        await self._notify(HookEvent.BEFORE_RECEIVE, ctx, reverse=False)
+        return ctx
+
+    async def notify_after_receive(self, context: HookContext) -> None:
+        """Run ``after_receive`` hooks (inner to outer) with ``context``."""
+        await self._notify(HookEvent.AFTER_RECEIVE, context, reverse=True)
+
+    async def notify_before_disconnect(
+        self, target: Any, *, ws: Any, close_code: int
+    ) -> HookContext:
+        """Run ``before_disconnect`` hooks (outer to inner)."""
+        ctx = HookContext(HookEvent.BEFORE_DISCONNECT, target=target, ws=ws, close_code=close_code)
+        await self._notify(HookEvent.BEFORE_DISCONNECT, ctx, reverse=False)
+        return ctx
