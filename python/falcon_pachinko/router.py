@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
+from ._router_compat import ResourceFactory, SimulatorFactory, compile_uri_template
 from .connection import serve_connection
 from .hooks import HookCollection
 from .routing import RouteMatcher, canonical_path, normalize_path
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .manager import WebSocketConnectionManager
     from .resource import WebSocketResource
 
-__all__ = ["WebSocketRouter"]
+__all__ = ["ResourceFactory", "SimulatorFactory", "WebSocketRouter", "compile_uri_template"]
 
 ResourceFactoryFn = Callable[[Callable[..., Any]], Any]
 _PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")

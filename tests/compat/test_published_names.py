@@ -15,10 +15,9 @@ import falcon_pachinko as fp
 from falcon_pachinko.exceptions import ServiceNotFoundError, SignatureInspectionError
 
 PUBLISHED = [
-    # router.py should re-export these three from _router_compat (see docs/migration.md).
-    ("falcon_pachinko._router_compat", "ResourceFactory"),
-    ("falcon_pachinko._router_compat", "SimulatorFactory"),
-    ("falcon_pachinko._router_compat", "compile_uri_template"),
+    ("falcon_pachinko.router", "ResourceFactory"),
+    ("falcon_pachinko.router", "SimulatorFactory"),
+    ("falcon_pachinko.router", "compile_uri_template"),
     ("falcon_pachinko.handlers", "Handler"),
     ("falcon_pachinko.handlers", "get_payload_type"),
     ("falcon_pachinko.handlers", "select_payload_param"),
@@ -96,7 +95,7 @@ def test_handler_helpers_as_published() -> None:
 
 
 def test_compile_uri_template_as_published() -> None:
-    from falcon_pachinko._router_compat import compile_uri_template
+    from falcon_pachinko.router import compile_uri_template
 
     pattern = compile_uri_template("/rooms/{room}/items/{item:int}")
     match = pattern.match("/rooms/lobby/items/7/")
