@@ -397,18 +397,19 @@ class FanoutHub:
         return self._dropped_total
 
     def _get(self, conn_id: str) -> _Conn:
+        _text(conn_id, "conn_id")
         try:
             return self._conns[conn_id]
         except KeyError:
             raise WebSocketConnectionNotFoundError(conn_id) from None
 
     def add(self, conn_id: str, send: Any) -> None:
-        if conn_id in self._conns:
+        if _text(conn_id, "conn_id") in self._conns:
             raise ValueError(f"Duplicate connection ID: {conn_id}")
         self._conns[conn_id] = _Conn(conn_id, send)
 
     def remove(self, conn_id: str) -> bool:
-        conn = self._conns.pop(conn_id, None)
+        conn = self._conns.pop(_text(conn_id, "conn_id"), None)
         if conn is None:
             return False
         for room in conn.rooms:
@@ -419,18 +420,20 @@ class FanoutHub:
 
     def join(self, conn_id: str, room: str) -> None:
         conn = self._get(conn_id)
-        members = self._rooms.setdefault(room, {})
+        members = self._rooms.setdefault(_text(room, "room"), {})
         if conn_id not in members:
             members[conn_id] = conn
             conn.rooms.append(room)
 
     def leave(self, conn_id: str, room: str) -> None:
         conn = self._get(conn_id)
-        _unlink(self._rooms, room, conn_id)
+        _unlink(self._rooms, _text(room, "room"), conn_id)
         conn.rooms = [r for r in conn.rooms if r != room]
 
     def set_user(self, conn_id: str, user_id: str | None) -> None:
         conn = self._get(conn_id)
+        if user_id is not None:
+            _text(user_id, "user_id")
         if conn.user is not None:
             _unlink(self._users, conn.user, conn_id)
             conn.user = None
@@ -439,10 +442,10 @@ class FanoutHub:
             conn.user = user_id
 
     def members(self, room: str) -> list[str]:
-        return list(self._rooms.get(room, ()))
+        return list(self._rooms.get(_text(room, "room"), ()))
 
     def user_members(self, user_id: str) -> list[str]:
-        return list(self._users.get(user_id, ()))
+        return list(self._users.get(_text(user_id, "user_id"), ()))
 
     def rooms(self) -> list[str]:
         return list(self._rooms)
@@ -457,10 +460,10 @@ class FanoutHub:
         return self._get(conn_id).user
 
     def room_size(self, room: str) -> int:
-        return len(self._rooms.get(room, ()))
+        return len(self._rooms.get(_text(room, "room"), ()))
 
     def target(self, conn_id: str) -> Any:
-        conn = self._conns.get(conn_id)
+        conn = self._conns.get(_text(conn_id, "conn_id"))
         return None if conn is None else conn.target
 
     def stats(self, conn_id: str) -> tuple[int, int, bool]:
@@ -500,7 +503,11 @@ class FanoutHub:
     def _run(
         self, members: Iterable[_Conn], frame: object, exclude: Iterable[str] | None
     ) -> Fanout:
-        excluded = frozenset(exclude) if exclude is not None else frozenset()
+        excluded = (
+            frozenset(_text(x, "excluded id") for x in exclude)
+            if exclude is not None
+            else frozenset()
+        )
         direct: list[_Conn] = []
         close: list[str] = []
         queued: list[str] = []
@@ -533,12 +540,12 @@ class FanoutHub:
 
     def fanout_room(self, room: str, frame: object, exclude: Iterable[str] | None = None) -> Fanout:
         """Route ``frame`` to a room: ``(sent, dropped, suspended, failed, close, queued)``."""
-        return self._run(self._rooms.get(room, {}).values(), frame, exclude)
+        return self._run(self._rooms.get(_text(room, "room"), {}).values(), frame, exclude)
 
     def fanout_user(
         self, user_id: str, frame: object, exclude: Iterable[str] | None = None
     ) -> Fanout:
-        return self._run(self._users.get(user_id, {}).values(), frame, exclude)
+        return self._run(self._users.get(_text(user_id, "user_id"), {}).values(), frame, exclude)
 
     def fanout_all(self, frame: object, exclude: Iterable[str] | None = None) -> Fanout:
         return self._run(self._conns.values(), frame, exclude)
@@ -571,7 +578,7 @@ class FanoutHub:
 
     def pop(self, conn_id: str) -> object | None:
         """Next queued frame; ``None`` (and the writer marked idle) when empty."""
-        conn = self._conns.get(conn_id)
+        conn = self._conns.get(_text(conn_id, "conn_id"))
         if conn is None:
             return None
         if conn.outbox:
@@ -583,7 +590,14 @@ class FanoutHub:
         return len(self._conns)
 
     def __contains__(self, conn_id: str) -> bool:
-        return conn_id in self._conns
+        return _text(conn_id, "conn_id") in self._conns
+
+
+def _text(value: Any, what: str) -> str:
+    """The hub's keys are ``str`` (or subclasses), as the native twin demands."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    return value
 
 
 def _drive(conn: _Conn, frame: object) -> tuple[str, Any, Any]:
