@@ -18,6 +18,7 @@ from types import MethodType
 from typing import Any
 
 from .backends.base import ConnectionBackend
+from .lifespan import mark_running
 from .manager import WebSocketConnectionManager
 from .resource import WebSocketResource
 from .router import WebSocketRouter
@@ -34,6 +35,7 @@ class _ManagerMiddleware:
         self.manager = manager
 
     async def process_startup(self, scope: Any, event: Any) -> None:
+        mark_running()  # workers started later in this lifespan may stop the server (§6.4)
         await self.manager.start()
 
     async def process_shutdown(self, scope: Any, event: Any) -> None:
