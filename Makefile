@@ -42,8 +42,12 @@ lint: venv
 	$(BIN)/ruff check python tests benches examples scripts
 	$(BIN)/ruff format --check python tests benches examples scripts
 
+# mypy --strict over the package, examples/ and tests/typing/ (pyproject), then
+# over the README's snippets as a reader copies them (a pytest test, so that
+# `make pytest` checks them as well).
 typecheck: build
 	$(BIN)/mypy
+	$(BIN)/pytest tests/typing -q
 	$(MAKE) stubtest
 
 stubtest: build

@@ -57,10 +57,10 @@ class ChatRoom(fp.WebSocketResource):
         await ws.send_media({"type": "error", "detail": "unknown or invalid message"})
 
     async def on_disconnect(self, ws: Any, close_code: int) -> None:
-        manager = self._manager
-        if manager is not None and self.connection_id is not None:
-            await manager.leave_room(self.connection_id, self.room)
-            await manager.publish_to_room(self.room, {"type": "left", "name": self.name})
+        # Still registered here (removed after on_disconnect returns): leave
+        # first so the farewell goes to the others only.
+        await self.leave_room(self.room)
+        await self.broadcast_to_room(self.room, {"type": "left", "name": self.name})
 
 
 class Page:
@@ -80,7 +80,7 @@ async def presence(manager: fp.WebSocketConnectionManager, interval: float = 5.0
         await asyncio.sleep(interval)
 
 
-def create_app() -> falcon.asgi.App:
+def create_app() -> falcon.asgi.App[falcon.asgi.Request, falcon.asgi.Response]:
     app = falcon.asgi.App()
     manager = fp.install(app)  # in-process backend (the default)
     app.add_route("/", Page())

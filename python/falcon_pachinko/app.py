@@ -31,6 +31,7 @@ from .exceptions import (
     PartialWebSocketInstallError,
     WebSocketResourceNotFoundError,
 )
+from .lifespan import mark_running
 from .manager import WebSocketConnectionManager
 from .resource import WebSocketResource
 from .router import WebSocketRouter
@@ -82,6 +83,7 @@ class _ManagerMiddleware:
         self._started: WebSocketConnectionManager | None = None
 
     async def process_startup(self, scope: Any, event: Any) -> None:
+        mark_running()  # workers started later in this lifespan may stop the server (§6.4)
         manager = connection_manager(self.app)
         await manager.start()
         self._started = manager

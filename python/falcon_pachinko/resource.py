@@ -97,8 +97,16 @@ class WebSocketResource:
 
     # -- lifecycle (override) -------------------------------------------------
 
-    async def on_connect(self, req: Any, ws: Any, **params: Any) -> bool:
-        """Decide whether to accept; falsy rejects (HTTP 403 to the client)."""
+    # NOTE: `*args: Any, **params: Any` is what lets a subclass declare the
+    # route parameters it takes (`on_connect(self, req, ws, room: str)`)
+    # without a mypy override error: mypy treats that pair as "any
+    # parameters"; `**params` alone is not. Keep `*args` (DESIGN §6.5).
+    async def on_connect(self, req: Any, ws: Any, *args: Any, **params: Any) -> bool:
+        """Decide whether to accept; falsy rejects (HTTP 403 to the client).
+
+        Route parameters arrive as keyword arguments; ``*args`` is never
+        filled, it only widens the declaration for subclasses' type checks.
+        """
         return True
 
     async def on_disconnect(self, ws: Any, close_code: int) -> None:

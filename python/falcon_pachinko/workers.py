@@ -2,12 +2,20 @@
 
 ``WorkerController.start(*workers, **context)`` runs each worker as a task,
 passing the context keywords it declares. An unhandled worker exception is
-logged at once with its traceback; by default (``on_failure="shutdown"``) the
-process is then asked to shut down gracefully (SIGTERM to itself: uvicorn,
-gunicorn and hypercorn all treat it as a graceful stop, and uvicorn re-raises
-it after shutdown, so the process exits non-zero), and ``stop()`` re-raises
-the failure. Opt-in supervision (``restart=True``) restarts a failed worker
-with exponential backoff up to ``max_restarts`` times first.
+logged at once with its traceback and ``stop()`` re-raises it. What else
+happens depends on where the controller was started (DESIGN §6.4):
+
+* inside a running ASGI lifespan (the ``lifespan`` decorator's or
+  ``install``'s middleware marks it), by default (``on_failure="shutdown"``)
+  the process is asked to shut down gracefully: SIGTERM to itself, which
+  uvicorn, gunicorn and hypercorn treat as a graceful stop (uvicorn re-raises
+  it after shutdown, so the process exits non-zero);
+* anywhere else (a test, a script) the process is never signalled: a test
+  runner must not be killed by the code it tests. The failure is logged and
+  waits for ``stop()``.
+
+Opt-in supervision (``restart=True``) restarts a failed worker with
+exponential backoff up to ``max_restarts`` times first.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from .exceptions import WorkerContextError
+from .lifespan import lifespan_running
 
 __all__ = ["WorkerController", "worker"]
 
@@ -78,8 +87,10 @@ class WorkerController:
         ``max_backoff`` seconds), at most ``max_restarts`` times.
     on_failure:
         After a worker fails for good: ``"shutdown"`` (default) asks the
-        process to shut down gracefully; ``"log"`` only logs; a callable
-        receives the exception.
+        process to shut down gracefully when the controller was started
+        inside a running ASGI lifespan, and only logs elsewhere; ``"log"``
+        only logs; a callable receives the exception. In every case the
+        failure is logged at once and ``stop()`` re-raises it.
     stop_timeout:
         Bound on how long ``stop()`` waits for cancelled workers.
     """
@@ -101,6 +112,7 @@ class WorkerController:
         self.on_failure = on_failure
         self.stop_timeout = stop_timeout
         self._tasks: list[asyncio.Task[None]] = []
+        self._in_lifespan = False
         self.failures: list[BaseException] = []
         self.restarts: dict[str, int] = {}
 
@@ -119,6 +131,9 @@ class WorkerController:
             calls.append((fn, _kwargs_for(fn, context)))  # all checked before any starts
         self.failures = []
         self.restarts = {}
+        # Decided once, where start() runs: the worker tasks inherit the
+        # context, but the question is who called start(), not who runs later.
+        self._in_lifespan = lifespan_running()
         loop = asyncio.get_running_loop()
         for fn, kwargs in calls:
             name = f"pachinko-worker-{fn.__qualname__}"
@@ -156,8 +171,14 @@ class WorkerController:
         if callable(policy):
             policy(exc)
         elif policy == "shutdown":
-            log.error("a worker failed; shutting the application down (SIGTERM)")
-            os.kill(os.getpid(), signal.SIGTERM)
+            if self._in_lifespan:
+                log.error("a worker failed; shutting the application down (SIGTERM)")
+                os.kill(os.getpid(), signal.SIGTERM)
+            else:
+                log.error(
+                    "a worker failed outside an ASGI lifespan; not signalling the process, "
+                    "stop() re-raises the failure"
+                )
 
     async def stop(self) -> None:
         """Cancel every worker, wait (bounded), re-raise the first failure.
