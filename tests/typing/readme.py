@@ -21,6 +21,7 @@ README = ROOT / "README.md"
 CHECKED_SECTIONS = {
     "Quick start": "readme_quick_start",
     "Workers and lifespan": "readme_workers",
+    "Rooms and broadcast": "readme_rooms",
 }
 
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)

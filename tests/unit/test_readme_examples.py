@@ -94,3 +94,27 @@ async def test_workers_snippet_runs_its_worker_under_a_real_lifespan(
             beats = [await recv_json(ws) for _ in range(2)]
         assert beats == [{"type": "heartbeat"}] * 2
     assert not controller.running  # stopped by the same lifespan, without a failure
+
+
+@pytest.fixture
+def rooms(tmp_path: Path) -> Iterator[ModuleType]:
+    module = load("Rooms and broadcast", tmp_path)
+    yield module
+    unload(module)
+
+
+async def test_rooms_snippet_delivers_and_reports(rooms: ModuleType) -> None:
+    from ..support.stubs import StubWS
+
+    manager = rooms.manager
+    assert manager is fp.connection_manager(rooms.app)
+    me, other = StubWS(), StubWS()
+    await manager.add_connection("me", me)
+    await manager.add_connection("other", other)
+    await manager.join_room("me", "lobby")
+    await manager.join_room("other", "lobby")
+    result = await rooms.announce("me")
+    assert result == fp.DeliveryResult(recipients=1, sent=1)
+    news, all_ = '{"type":"news"}', '{"type":"hello, everyone"}'
+    assert other.frames == [news, news, all_]
+    assert me.frames == [news, all_, '{"type":"dm"}', '{"type":"pre-encoded"}']
