@@ -71,16 +71,23 @@ async def test_missing_payload_is_a_validation_failure_for_a_struct(frame: str) 
     assert ws.close_code is None  # no 1011: the handler was never called
 
 
-async def test_missing_payload_goes_through_the_convention_handler_annotation() -> None:
+async def test_missing_payload_is_decoded_into_each_annotation() -> None:
     r = Validating()
-    await send(r, '{"type": "poke"}', '{"type": "poke", "payload": {"text": "x"}}')
-    assert r.calls == [("validation", "ValidationError"), ("poke", Say("x"))]
-
-
-async def test_optional_and_unannotated_payloads_receive_none() -> None:
-    r = Room()
-    await send(r, '{"type": "maybe"}', '{"type": "maybe", "payload": null}', '{"type": "bare"}')
-    assert r.calls == [("maybe", None), ("maybe", None), ("bare", None)]
+    await send(
+        r,
+        '{"type": "poke"}',  # convention handler, payload: Say
+        '{"type": "poke", "payload": {"text": "x"}}',
+        '{"type": "maybe"}',  # payload: Say | None
+        '{"type": "maybe", "payload": null}',
+        '{"type": "bare"}',  # unannotated
+    )
+    assert r.calls == [
+        ("validation", "ValidationError"),
+        ("poke", Say("x")),
+        ("maybe", None),
+        ("maybe", None),
+        ("bare", None),
+    ]
 
 
 # -- 2. one frame, one outcome -------------------------------------------------
@@ -89,22 +96,14 @@ async def test_optional_and_unannotated_payloads_receive_none() -> None:
 @pytest.mark.parametrize(
     "frame", ['{"type": "say", "payload": {"txt": 1}}', "not json", "[1]", '{"type": 3}']
 )
-async def test_validation_hook_replaces_on_unhandled(frame: str) -> None:
-    r = Validating()
-    await send(r, frame)
-    assert [c[0] for c in r.calls] == ["validation"]
-
-
-async def test_without_the_hook_on_unhandled_runs_once() -> None:
-    r = Room()
-    await send(r, '{"type": "say", "payload": {"txt": 1}}')
-    assert r.calls == [("unhandled", '{"type": "say", "payload": {"txt": 1}}')]
-
-
-async def test_unknown_tags_go_to_on_unhandled_even_with_the_hook() -> None:
-    r = Validating()
-    await send(r, '{"type": "nobody"}')
-    assert r.calls == [("unhandled", '{"type": "nobody"}')]
+async def test_one_frame_one_outcome(frame: str) -> None:
+    hooked = Validating()
+    await send(hooked, frame, '{"type": "nobody"}')
+    # the hook replaces on_unhandled; unknown tags still go to on_unhandled
+    assert [c[0] for c in hooked.calls] == ["validation", "unhandled"]
+    plain = Room()
+    await send(plain, frame)
+    assert plain.calls == [("unhandled", frame)]
 
 
 # -- 3. binary frames -----------------------------------------------------------
@@ -114,21 +113,6 @@ async def test_binary_frames_are_decoded_like_text_by_default() -> None:
     r = Room()
     await send(r, b'{"type": "say", "payload": {"text": "hi"}}')
     assert r.calls == [("say", Say("hi"))]
-
-
-async def test_binary_opt_outs() -> None:
-    class Unhandled(Room):
-        binary_frames = "unhandled"
-
-    class Closing(Room):
-        binary_frames = "close"
-
-    r = Unhandled()
-    await send(r, b'{"type": "say", "payload": {"text": "hi"}}')
-    assert r.calls == [("unhandled", b'{"type": "say", "payload": {"text": "hi"}}')]
-    c = Closing()
-    ws = await send(c, b'{"type": "say", "payload": {"text": "hi"}}')
-    assert ws.close_code == 1003 and c.calls == []
 
 
 def test_unknown_binary_mode_is_refused_at_class_creation() -> None:
@@ -187,24 +171,23 @@ async def test_every_undispatched_frame_is_logged_and_counted(
     assert f"connection={conn_id}" in message and "path=/rooms/lobby" in message
     assert manager.stats()["unhandled_frames"] == {reason: 1}
     assert manager.connection_stats(conn_id)["unhandled_frames"] == {reason: 1}
+    # a frame that reaches its handler is neither logged nor counted
+    if ws.close_code is None:
+        with caplog.at_level(logging.DEBUG, logger="falcon_pachinko.dispatch"):
+            await r.dispatch(ws, '{"type": "say", "payload": {"text": "ok"}}')
+        assert r.calls[-1] == ("say", Say("ok"))
+        assert len([rec for rec in caplog.records if rec.name == records[0].name]) == 1
+        assert manager.stats()["unhandled_frames"] == {reason: 1}
 
 
-async def test_binary_frames_not_dispatched_are_counted_as_binary() -> None:
-    cls = type("Unhandled", (Room,), {"binary_frames": "unhandled"})
-    r = cls()
-    manager, conn_id, ws = await _served(r)
-    await r.dispatch(ws, b"{}")
-    await r.dispatch(ws, b"{}")
-    assert manager.connection_stats(conn_id)["unhandled_frames"] == {"binary": 2}
-
-
-async def test_dispatched_frames_are_neither_logged_nor_counted(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    r = Room()
-    manager, _conn_id, ws = await _served(r)
-    with caplog.at_level(logging.DEBUG, logger="falcon_pachinko"):
-        await r.dispatch(ws, '{"type": "say", "payload": {"text": "ok"}}')
-    assert r.calls == [("say", Say("ok"))]
-    assert not [rec for rec in caplog.records if rec.name == "falcon_pachinko.dispatch"]
-    assert manager.stats()["unhandled_frames"] == {}
+async def test_binary_opt_outs_are_counted_as_binary() -> None:
+    unhandled = type("Unhandled", (Room,), {"binary_frames": "unhandled"})()
+    manager, conn_id, ws = await _served(unhandled)
+    await unhandled.dispatch(ws, b'{"type": "say", "payload": {"text": "hi"}}')
+    assert unhandled.calls == [("unhandled", b'{"type": "say", "payload": {"text": "hi"}}')]
+    assert manager.connection_stats(conn_id)["unhandled_frames"] == {"binary": 1}
+    closing = type("Closing", (Room,), {"binary_frames": "close"})()
+    manager, conn_id, ws = await _served(closing)
+    await closing.dispatch(ws, b'{"type": "say", "payload": {"text": "hi"}}')
+    assert ws.close_code == 1003 and closing.calls == []
+    assert manager.connection_stats(conn_id)["unhandled_frames"] == {"binary": 1}
