@@ -70,7 +70,7 @@ def can_deny(req: Any, ws: Any) -> bool:
         return False
     scope = getattr(req, "scope", None)
     extensions = scope.get("extensions") if isinstance(scope, dict) else None
-    return bool(extensions) and _DENIAL_EXTENSION in extensions
+    return isinstance(extensions, dict) and _DENIAL_EXTENSION in extensions
 
 
 async def deny(req: Any, ws: Any, status: int, close_code: int) -> None:

@@ -35,15 +35,13 @@ def check_braces(template: str) -> None:
         if char == "{":
             if depth:
                 raise ValueError(
-                    f"Unbalanced '{{' in template {template!r} at index {index}: "
-                    "fields cannot nest"
+                    f"Unbalanced '{{' in template {template!r} at index {index}: fields cannot nest"
                 )
             depth = 1
         elif char == "}":
             if not depth:
                 raise ValueError(
-                    f"Unbalanced '}}' in template {template!r} at index {index}: "
-                    "no field is open"
+                    f"Unbalanced '}}' in template {template!r} at index {index}: no field is open"
                 )
             depth = 0
     if depth:

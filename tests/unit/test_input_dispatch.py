@@ -116,7 +116,7 @@ async def test_binary_frames_are_decoded_like_text_by_default() -> None:
 
 
 def test_unknown_binary_mode_is_refused_at_class_creation() -> None:
-    with pytest.raises(ValueError, match="Bad.binary_frames"):
+    with pytest.raises(ValueError, match=r"Bad\.binary_frames"):
         type("Bad", (Room,), {"binary_frames": "ignore"})
 
 

@@ -74,7 +74,7 @@ def test_route_parameter_on_connect_cannot_receive() -> None:
         router.add_route("/lobby", RoomOnly)
     router.add_route("/rooms/{room}", RoomOnly)
     router.add_route("/any/{a}/{b:int}", TakesAll)
-    router.add_route("/plain/{x}", lambda: TakesAll())  # factories are not inspected
+    router.add_route("/plain/{x}", lambda: RoomOnly())  # noqa: PLW0108 - a factory: not inspected
     router.add_route("/a/{x}/{y}", WebSocketResource)  # the default takes **params
 
 
