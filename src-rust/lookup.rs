@@ -114,6 +114,9 @@ pub struct TagTable {
     /// Per slot: the Python object `route` returns (a handler entry) and
     /// the decoder for its argument (`None`: no argument to decode).
     routes: Vec<Route>,
+    /// `b"null"`, what a missing or `null` payload is decoded from (made
+    /// once: the per-frame path allocates nothing for it).
+    null: Py<PyBytes>,
     #[pyo3(get)]
     whole_frame: bool,
     #[pyo3(get)]
@@ -138,6 +141,7 @@ impl TagTable {
     #[new]
     #[pyo3(signature = (tags, key = "type", max_size = 1_048_576, max_depth = 64, routes = None, whole_frame = false))]
     fn new(
+        py: Python<'_>,
         tags: &Bound<'_, PyDict>,
         key: &str,
         max_size: usize,
@@ -159,6 +163,7 @@ impl TagTable {
         Ok(TagTable {
             slots,
             routes: routes.unwrap_or_default(),
+            null: PyBytes::new(py, b"null").unbind(),
             whole_frame,
             key: key.to_owned(),
             max_size,
@@ -195,9 +200,11 @@ impl TagTable {
 
     /// Scan, look up and decode in one call: `(entry, value)` for a routed
     /// tag (`value` is the decoder applied to the payload bytes, or to the
-    /// whole frame with `whole_frame`; `None` for a missing/null payload),
-    /// `(None, tag)` for a tag without a route. `FrameError` and the
-    /// decoder's own exceptions propagate.
+    /// whole frame with `whole_frame`; a missing or `null` payload is decoded
+    /// from `b"null"`, so the handler's annotation decides whether `None` is
+    /// valid; `None` for a slot without a decoder), `(None, tag)` for a tag
+    /// without a route. `FrameError` and the decoder's own exceptions
+    /// propagate.
     fn route<'py>(
         &self,
         py: Python<'py>,
@@ -219,8 +226,9 @@ impl TagTable {
                 );
             };
             let value = match (decode, self.whole_frame, s.payload) {
-                (None, _, _) | (Some(_), false, None) => py.None().into_bound(py),
+                (None, _, _) => py.None().into_bound(py),
                 (Some(decode), true, _) => decode.bind(py).call1((frame,))?,
+                (Some(decode), false, None) => decode.bind(py).call1((self.null.bind(py),))?,
                 (Some(decode), false, Some(raw)) => {
                     decode.bind(py).call1((PyBytes::new(py, raw),))?
                 }

@@ -318,18 +318,22 @@ class TagTable:
 
         ``(entry, value)`` for a routed tag: ``value`` is the slot's decoder
         applied to the payload bytes (or to the whole frame with
-        ``whole_frame``), ``None`` for a missing/null payload or a slot
-        without a decoder. ``(None, tag)`` for a tag without a route.
-        ``FrameError`` and the decoder's own exceptions propagate.
+        ``whole_frame``); a missing or ``null`` payload is decoded from
+        ``b"null"``, so the handler's annotation decides whether ``None`` is
+        valid; ``None`` for a slot without a decoder. ``(None, tag)`` for a
+        tag without a route. ``FrameError`` and the decoder's own exceptions
+        propagate.
         """
         tag, payload = _scan(frame, self._key_bytes, self.max_size, self.max_depth)
         slot = self._slots.get(tag, -1)
         if not 0 <= slot < len(self._routes):
             return None, tag
         entry, decode = self._routes[slot]
-        if decode is None or (payload is None and not self.whole_frame):
+        if decode is None:
             return entry, None
-        return entry, decode(frame if self.whole_frame else payload)
+        if self.whole_frame:
+            return entry, decode(frame)
+        return entry, decode(b"null" if payload is None else payload)
 
     def __len__(self) -> int:
         return len(self._slots)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+import falcon.asgi
 from falcon.errors import WebSocketDisconnected
 
 from .dispatch import ROUTE_ERRORS
@@ -23,10 +26,84 @@ if TYPE_CHECKING:
     from .manager import WebSocketConnectionManager
     from .resource import WebSocketResource
 
-__all__ = ["serve_connection"]
+__all__ = ["can_deny", "choose_subprotocol", "deny", "serve_connection"]
 
 log = logging.getLogger("falcon_pachinko.connection")
 GOING_AWAY = 1001
+# Where the server cannot send an HTTP status (no denial-response
+# extension), a refused handshake closes before accept: with 1000 when
+# on_connect rejects (the published behaviour, kept), with 3404 when no
+# route matches (Falcon's own 3000 + status for ``HTTPNotFound``).
+UNAUTHORISED_CLOSE = 1000
+NOT_FOUND_CLOSE = 3404
+_DENIAL_EXTENSION = "websocket.http.response"
+
+try:  # NOTE: Falcon keeps the socket's state private; see ``deny``.
+    from falcon.asgi.ws import _WebSocketState as _FalconWsState
+except ImportError:  # pragma: no cover - a Falcon without it: close codes only
+    _FalconWsState = None  # type: ignore[assignment,misc]
+
+# Resource classes already warned about ``on_connect`` returning ``None``.
+_warned_none: weakref.WeakSet[type] = weakref.WeakSet()
+
+
+def choose_subprotocol(wanted: str | Sequence[str] | None, offered: Any) -> str | None:
+    """The resource's first choice (``wanted`` in preference order) that the
+    client offered, or ``None``.
+
+    Sending a subprotocol the client did not offer makes conforming clients
+    abort the handshake, so nothing is sent when nothing matches. ``offered``
+    is the client's list (Falcon's ``ws.subprotocols``); ``None`` means the
+    socket does not know the offer (a duck-typed socket), and the first
+    choice is passed on as the published router did.
+    """
+    if not wanted:
+        return None
+    choices = (wanted,) if isinstance(wanted, str) else tuple(wanted)
+    if offered is None:
+        return choices[0] if choices else None
+    return next((name for name in choices if name in offered), None)
+
+
+def can_deny(req: Any, ws: Any) -> bool:
+    if _FalconWsState is None or not isinstance(ws, falcon.asgi.WebSocket) or not ws.unaccepted:
+        return False
+    scope = getattr(req, "scope", None)
+    extensions = scope.get("extensions") if isinstance(scope, dict) else None
+    return isinstance(extensions, dict) and _DENIAL_EXTENSION in extensions
+
+
+async def deny(req: Any, ws: Any, status: int, close_code: int) -> None:
+    """Refuse a handshake so that the client can tell why.
+
+    With the ASGI WebSocket Denial Response extension (uvicorn, hypercorn
+    advertise it in ``scope["extensions"]``) the client gets an HTTP response
+    with ``status``; otherwise the socket is closed with ``close_code``
+    (before accept, servers then answer HTTP 403 whatever the code).
+
+    NOTE: Falcon 4 has no public way to send a denial response, and after
+    the responder returns it closes the socket itself, which the server
+    refuses once a response was sent. So the two events go through the
+    socket's ASGI ``send`` and the socket is marked closed, which turns
+    Falcon's closing ``close()`` into the no-op it is for closed sockets.
+    """
+    if not can_deny(req, ws):
+        await _safe_close(ws, close_code)
+        return
+    body = f"{status} {HTTPStatus(status).phrase}\n".encode()
+    send = ws._asgi_send
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
+    ws._state = _FalconWsState.CLOSED
 
 
 async def _safe_close(ws: Any, code: int) -> None:
@@ -44,13 +121,28 @@ async def _handshake(
     ctx = HookContext(HookEvent.BEFORE_CONNECT, target=target, req=req, ws=ws, params=params)
     try:
         await hooks.run_before(HookEvent.BEFORE_CONNECT, ctx)
-        accepted = bool(await target.on_connect(req, ws, **params))
+        result = await target.on_connect(req, ws, **params)
+        if result is None:
+            _warn_none_once(type(target))
+        accepted = bool(result)
     except BaseException:
         await _safe_close(ws, 1011)
         raise
     ctx.event, ctx.result = HookEvent.AFTER_CONNECT, accepted
     await hooks.run_after(HookEvent.AFTER_CONNECT, ctx)
     return bool(ctx.result)
+
+
+def _warn_none_once(cls: type) -> None:
+    """``on_connect`` fell off its end: it rejects (published), but say so once."""
+    if cls in _warned_none:
+        return
+    _warned_none.add(cls)
+    log.warning(
+        "%s.on_connect returned None, which rejects the connection; "
+        "return True to accept (or False to reject explicitly)",
+        cls.__qualname__,
+    )
 
 
 async def serve_connection(
@@ -64,6 +156,8 @@ async def serve_connection(
 ) -> None:
     """Run a connection to its end; ``chain`` is root -> ... -> target."""
     target = chain[-1]
+    path = getattr(req, "path", None)
+    target._request_path = path
     hooks = HookManager(global_hooks=global_hooks, resources=chain)
     target.bind_hook_manager(hooks)
     conn_id: str | None = None
@@ -82,13 +176,29 @@ async def serve_connection(
     if not accepted:
         if manager is not None and conn_id is not None:
             await manager.remove_connection(conn_id)
-        await _safe_close(ws, 1000)  # before accept: the client sees HTTP 403
+        log.debug(
+            "connection rejected by on_connect: resource=%s connection=%s path=%s",
+            type(target).__qualname__,
+            conn_id,
+            path,
+        )
+        await deny(req, ws, 403, UNAUTHORISED_CLOSE)
         return
+    subprotocol = None
     if getattr(ws, "unaccepted", True):
-        subprotocol = getattr(target, "subprotocol", None)
+        subprotocol = choose_subprotocol(
+            getattr(target, "subprotocol", None), getattr(ws, "subprotocols", None)
+        )
         await ws.accept(subprotocol=subprotocol) if subprotocol else await ws.accept()
     if manager is not None and conn_id is not None:
         manager.activate(conn_id)
+    log.debug(
+        "connection accepted: resource=%s connection=%s path=%s subprotocol=%s",
+        type(target).__qualname__,
+        conn_id,
+        path,
+        subprotocol,
+    )
     code = 1000
     try:
         code = await _receive_loop(target, hooks, req, ws, conn_id)
@@ -101,6 +211,13 @@ async def serve_connection(
             # The manager closed it (slow peer, shutdown): report that code,
             # not the generic one the receive side saw.
             code = manager.server_close_code(conn_id) or code
+        log.debug(
+            "connection closed: resource=%s connection=%s path=%s code=%s",
+            type(target).__qualname__,
+            conn_id,
+            path,
+            code,
+        )
         try:
             ctx = HookContext(
                 HookEvent.BEFORE_DISCONNECT, target=target, req=req, ws=ws, close_code=code

@@ -18,10 +18,21 @@ from typing import Any
 import msgspec
 
 from . import _accel
-from .exceptions import FrameError
+from .exceptions import FrameError, HandlerNotAsyncError, HandlerSignatureError
 from .handlers import MARK, HandlerInfo, inspect_handler, snake_case
 
-__all__ = ["BINARY", "REFUSED", "RESERVED", "ROUTE_ERRORS", "UNHANDLED", "Dispatcher", "Entry"]
+__all__ = [
+    "BINARY",
+    "NULL_PAYLOAD",
+    "REASONS",
+    "REFUSED",
+    "RESERVED",
+    "ROUTE_ERRORS",
+    "UNHANDLED",
+    "Dispatcher",
+    "Entry",
+    "reason_for",
+]
 
 # Lifecycle methods that a tag must never reach through the convention.
 RESERVED = frozenset(
@@ -29,6 +40,49 @@ RESERVED = frozenset(
 )
 _CACHE_LIMIT = 1024
 _json_any = msgspec.json.Decoder()
+
+# What a missing or ``null`` payload is decoded as: JSON ``null`` into the
+# handler's annotation, so ``payload: Say`` is a validation failure and
+# ``payload: Say | None`` receives ``None`` (DESIGN §6.2).
+NULL_PAYLOAD = b"null"
+
+# Why a frame reached no handler: the fixed vocabulary of the DEBUG log
+# lines and of ``manager.stats()["unhandled_frames"]`` (README "Bad input").
+INVALID_JSON = "invalid_json"
+NOT_OBJECT = "not_object"
+MISSING_TYPE = "missing_type"
+UNKNOWN_TYPE = "unknown_type"
+VALIDATION = "validation"
+BINARY_REASON = "binary"
+TOO_LARGE = "too_large"
+TOO_DEEP = "too_deep"
+REASONS = frozenset(
+    {
+        INVALID_JSON,
+        NOT_OBJECT,
+        MISSING_TYPE,
+        UNKNOWN_TYPE,
+        VALIDATION,
+        BINARY_REASON,
+        TOO_LARGE,
+        TOO_DEEP,
+    }
+)
+_FRAME_REASONS = {
+    "too_large": TOO_LARGE,
+    "depth": TOO_DEEP,
+    "not_object": NOT_OBJECT,
+    "missing_tag": MISSING_TYPE,
+    "tag_type": MISSING_TYPE,
+    # utf8, eof, syntax, trailing, escape: the frame is not valid JSON text
+}
+
+
+def reason_for(error: BaseException) -> str:
+    """The reason string for an error ``TagTable.route`` raised."""
+    if isinstance(error, FrameError):
+        return _FRAME_REASONS.get(error.kind, INVALID_JSON)
+    return VALIDATION
 
 
 def _forbidding(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
@@ -123,6 +177,19 @@ def _schema_members(schema: Any) -> tuple[str, dict[str, type[msgspec.Struct]]]:
     return tag_field, by_tag
 
 
+def _entry(info: HandlerInfo, strict: bool) -> Entry:
+    """An entry with its prebuilt decoder; an undecodable annotation is named."""
+    try:
+        decode = payload_decoder(info.payload_type, strict)
+    except TypeError as exc:
+        raise HandlerSignatureError(
+            f"Handler {info.fn.__qualname__!r} for message type {info.tag!r} cannot take "
+            f"its payload: parameter {info.payload_param!r} is annotated "
+            f"{info.payload_type!r}, which msgspec cannot decode ({exc})"
+        ) from exc
+    return Entry(info, decode)
+
+
 class Dispatcher:
     """Tag table plus handler entries for one resource class (or instance).
 
@@ -130,7 +197,17 @@ class Dispatcher:
     ``table.route(raw)`` scans, looks up and decodes in one call.
     """
 
-    __slots__ = ("_cache", "_key", "_limits", "_slots", "conventions", "entries", "schema", "table")
+    __slots__ = (
+        "_by_name",
+        "_cache",
+        "_key",
+        "_limits",
+        "_slots",
+        "conventions",
+        "entries",
+        "schema",
+        "table",
+    )
 
     def __init__(
         self,
@@ -144,13 +221,20 @@ class Dispatcher:
         self.schema = schema
         self.conventions = conventions
         self._cache: dict[str, Entry] = {}
+        # Convention entries built now, not on the first frame: a payload
+        # annotation msgspec cannot decode fails at class creation.
+        self._by_name: dict[str, Entry] = (
+            {name: _entry(info, True) for name, info in conventions.items()}
+            if schema is None
+            else {}
+        )
         self.entries: list[Entry] = []
         self._slots: dict[str, int] = {}
         self._limits = (max_size, max_depth)
         if schema is None:
             self._key = "type"
             for tag, info in handlers.items():
-                self._add(tag, Entry(info, payload_decoder(info.payload_type, info.strict)))
+                self._add(tag, _entry(info, info.strict))
         else:
             self._key, members = _schema_members(schema)
             by_type: dict[Any, HandlerInfo] = {}
@@ -190,10 +274,9 @@ class Dispatcher:
         entry = self._cache.get(tag)
         if entry is not None or self.schema is not None:
             return entry
-        info = self.conventions.get(snake_case(tag))
-        if info is None:
+        entry = self._by_name.get(snake_case(tag))
+        if entry is None:
             return None
-        entry = Entry(info, payload_decoder(info.payload_type, True))
         if len(self._cache) < _CACHE_LIMIT:
             self._cache[tag] = entry
             self._add(tag, entry)
@@ -210,15 +293,16 @@ class Dispatcher:
                 info = getattr(value, MARK, None)
                 if isinstance(info, HandlerInfo):
                     handlers[info.tag] = info
-                elif (
-                    name.startswith("on_")
-                    and name not in RESERVED
-                    and inspect.iscoroutinefunction(value)
-                ):
-                    try:
-                        conventions[name[3:]] = inspect_handler(name[3:], value, strict=True)
-                    except TypeError:
-                        continue  # not shaped like a handler: not a convention handler
+                elif name.startswith("on_") and name not in RESERVED and inspect.isfunction(value):
+                    # An on_<tag> method is a handler by convention: a plain
+                    # ``def`` or a shape that cannot take a payload is a
+                    # mistake reported now, naming the class and method.
+                    if not inspect.iscoroutinefunction(value):
+                        raise HandlerNotAsyncError(
+                            f"{klass.__qualname__}.{name} handles message type {name[3:]!r} "
+                            "by convention and must be declared with 'async def'"
+                        )
+                    conventions[name[3:]] = inspect_handler(name[3:], value, strict=True)
         handlers.update(extra or {})
         return cls(
             handlers,

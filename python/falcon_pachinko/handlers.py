@@ -71,6 +71,35 @@ def _resolve_hints(fn: HandlerFn) -> dict[str, Any]:
         return dict(getattr(fn, "__annotations__", {}))
 
 
+def _check_callable_with_payload(
+    fn: Any,
+    tag: str,
+    params: list[inspect.Parameter],
+    positional: list[inspect.Parameter],
+    chosen: inspect.Parameter,
+) -> None:
+    """Refuse, at registration, a handler the dispatcher could not call.
+
+    Dispatch calls ``fn(self, ws, payload)`` or ``fn(self, ws, **{name:
+    payload})``; any other parameter without a default would make every
+    frame fail with a ``TypeError`` inside the connection (a 1011 close),
+    which is a declaration mistake better reported once, by name.
+    """
+    if chosen.kind is inspect.Parameter.POSITIONAL_ONLY and chosen is not positional[2]:
+        raise HandlerSignatureError(
+            f"Handler {fn.__qualname__!r} for message type {tag!r} cannot take its "
+            f"payload: parameter {chosen.name!r} is positional-only but not third"
+        )
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    for param in params[2:]:
+        if param is chosen or param.kind in variadic or param.default is not _NO_TYPE:
+            continue
+        raise HandlerSignatureError(
+            f"Handler {fn.__qualname__!r} for message type {tag!r} cannot be called as "
+            f"(self, ws, payload): parameter {param.name!r} has no default"
+        )
+
+
 def inspect_handler(tag: str, fn: Any, *, strict: bool = True) -> HandlerInfo:
     """Validate a handler's shape and find its payload parameter and type.
 
@@ -109,6 +138,7 @@ def inspect_handler(tag: str, fn: Any, *, strict: bool = True) -> HandlerInfo:
                 f"several annotated parameters ({names}); name one 'payload'"
             )
         chosen = annotated[0] if annotated else positional[2]
+    _check_callable_with_payload(fn, tag, params, positional, chosen)
     hints = _resolve_hints(fn)
     payload_type = hints.get(chosen.name, Any)
     return HandlerInfo(

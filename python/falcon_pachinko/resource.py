@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from .dispatch import BINARY, REFUSED, ROUTE_ERRORS, UNHANDLED, Dispatcher, Entry
+from .dispatch import (
+    BINARY,
+    BINARY_REASON,
+    INVALID_JSON,
+    NULL_PAYLOAD,
+    REFUSED,
+    ROUTE_ERRORS,
+    UNHANDLED,
+    UNKNOWN_TYPE,
+    Dispatcher,
+    Entry,
+    reason_for,
+)
 from .exceptions import FrameError
 from .handlers import HandlerInfo, inspect_handler
 from .hooks import HookCollection, HookManager
@@ -26,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["WebSocketResource"]
 
 log = logging.getLogger("falcon_pachinko.resource")
+# Frames that reach no handler: one DEBUG line each (README "Logging").
+dispatch_log = logging.getLogger("falcon_pachinko.dispatch")
 
 # Close codes a resource may choose for frames it refuses (RFC 6455 §7.4.1).
 INVALID_FRAME_CODES = frozenset({1003, 1007, 1008})
@@ -42,21 +56,28 @@ class WebSocketResource:
     max_frame_size, max_depth:
         Limits applied by the frame scan; a larger frame closes with 1009.
     binary_frames:
-        ``"unhandled"`` (default: binary frames go to ``on_unhandled``),
-        ``"dispatch"`` (decoded like text frames) or ``"close"`` (close 1003).
+        ``"dispatch"`` (default: decoded as UTF-8 JSON like text frames, as
+        the published API does), ``"unhandled"`` (binary frames go to
+        ``on_unhandled``) or ``"close"`` (close 1003). Every binary frame is
+        held to ``max_frame_size`` whatever the choice.
     invalid_frame_close_code:
         ``None`` (default: bad frames go to ``on_unhandled``) or one of
         1003/1007/1008 to close the connection instead.
     handler_error_close_code:
         Close code when a handler raises (default 1011).
+    subprotocol:
+        ``None``, a subprotocol name, or names in preference order (may be
+        set per connection in ``on_connect``); the first one the client
+        offered is accepted, and none is sent when nothing matches.
     """
 
     schema: ClassVar[Any] = None
     max_frame_size: ClassVar[int] = 1 << 20
     max_depth: ClassVar[int] = 64
-    binary_frames: ClassVar[Literal["unhandled", "dispatch", "close"]] = "unhandled"
+    binary_frames: ClassVar[Literal["unhandled", "dispatch", "close"]] = "dispatch"
     invalid_frame_close_code: ClassVar[int | None] = None
     handler_error_close_code: ClassVar[int] = 1011
+    subprotocol: str | Sequence[str] | None = None
     hooks: ClassVar[HookCollection] = HookCollection()
     handlers: ClassVar[dict[str, HandlerInfo]] = {}
     _dispatcher: ClassVar[Dispatcher]
@@ -66,11 +87,17 @@ class WebSocketResource:
     close_code: int | None = None
     _manager: WebSocketConnectionManager | None = None
     _hook_manager: HookManager | None = None
+    _request_path: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.invalid_frame_close_code not in (None, *INVALID_FRAME_CODES):
             raise ValueError("invalid_frame_close_code must be None, 1003, 1007 or 1008")
+        if cls.binary_frames not in ("dispatch", "unhandled", "close"):
+            raise ValueError(
+                f"{cls.__qualname__}.binary_frames must be 'dispatch', 'unhandled' or 'close'; "
+                f"got {cls.binary_frames!r}"
+            )
         if "hooks" not in vars(cls):
             parent = next(vars(k)["hooks"] for k in cls.__mro__[1:] if "hooks" in vars(k))
             cls.hooks = HookCollection.inherit(parent)
@@ -116,8 +143,9 @@ class WebSocketResource:
         """Frames no handler takes (unknown type, invalid JSON, failed validation)."""
 
     on_validation_error: Callable[..., Any] | None = None
-    """Optional ``async (ws, raw, error)`` called before ``on_unhandled`` for
-    frames that fail scanning or payload validation."""
+    """Optional ``async (ws, raw, error)`` called INSTEAD of ``on_unhandled``
+    for frames that fail scanning or payload validation (one frame, one
+    outcome)."""
 
     # -- dispatch ---------------------------------------------------------------
 
@@ -126,44 +154,68 @@ class WebSocketResource:
 
         A normal entry has ``fn`` set and ``value`` is the decoded payload.
         Frames that cannot be dispatched yield a sentinel entry with no
-        ``fn`` (``value`` is then the error, if any), for :meth:`fallback`.
+        ``fn`` for :meth:`fallback`; ``value`` is then the error (``REFUSED``)
+        or the reason string (``UNHANDLED``, ``BINARY``).
         """
         if type(raw) is bytes and self.binary_frames != "dispatch":
-            return BINARY, None
+            if len(raw) > self.max_frame_size:
+                return REFUSED, FrameError("too_large", self.max_frame_size)
+            return BINARY, BINARY_REASON
         d = self._dispatcher
         try:
             entry, value = d.table.route(raw)
             if entry is None:  # no route for this tag: a convention handler?
                 if d.convention(value) is None:
-                    return UNHANDLED, None
+                    return UNHANDLED, UNKNOWN_TYPE
                 entry, value = d.table.route(raw)
                 if entry is None:  # the convention cache is full
                     entry, value = self._convention_slow(d, raw)
         except ROUTE_ERRORS as exc:
             return REFUSED, exc
-        except TypeError:
-            return UNHANDLED, None
-        return (UNHANDLED, None) if entry.fn is None else (entry, value)
+        except TypeError:  # not str or bytes: a socket handed over something else
+            return UNHANDLED, INVALID_JSON
+        return (UNHANDLED, UNKNOWN_TYPE) if entry.fn is None else (entry, value)
 
     @staticmethod
     def _convention_slow(d: Dispatcher, raw: str | bytes) -> tuple[Entry, Any]:
         _slot, tag, payload = d.table.scan(raw)
         entry = d.convention(tag)
         if entry is None:
-            return UNHANDLED, None
-        return entry, None if payload is None else entry.decode(payload)
+            return UNHANDLED, UNKNOWN_TYPE
+        return entry, entry.decode(NULL_PAYLOAD if payload is None else payload)
 
     async def fallback(self, ws: Any, raw: str | bytes, entry: Entry, error: Any) -> None:
-        """What happens to a frame :meth:`route` could not give to a handler."""
-        if entry is BINARY:
-            if self.binary_frames == "close":
-                await self.close(ws, 1003)
-            else:
-                await self.on_unhandled(ws, raw)
-        elif entry is REFUSED:
+        """What happens to a frame :meth:`route` could not give to a handler.
+
+        Exactly one outcome per frame, after one DEBUG line and one count.
+        """
+        if entry is REFUSED:
+            self._not_dispatched(reason_for(error), error)
             await self._refuse(ws, raw, error)
+            return
+        reason = error if isinstance(error, str) else UNKNOWN_TYPE
+        self._not_dispatched(reason, None)
+        if entry is BINARY and self.binary_frames == "close":
+            await self.close(ws, 1003)
         else:
             await self.on_unhandled(ws, raw)
+
+    def _not_dispatched(self, reason: str, error: Exception | None) -> None:
+        """Log (DEBUG) and count one frame that reaches no handler.
+
+        Runs only off the fast path: frames that reach a handler never get here.
+        """
+        dispatch_log.debug(
+            "frame not dispatched: reason=%s connection=%s path=%s resource=%s%s",
+            reason,
+            self.connection_id,
+            self._request_path,
+            type(self).__qualname__,
+            "" if error is None else f" error={error}",
+        )
+        manager = self._manager
+        if manager is not None:
+            manager.count_unhandled(self.connection_id, reason)
 
     async def dispatch(self, ws: Any, raw: str | bytes) -> None:
         """Dispatch one frame to its handler (used by the receive loop and tests)."""
@@ -177,7 +229,7 @@ class WebSocketResource:
             await fn(self, ws, **{entry.param: value})
 
     async def _refuse(self, ws: Any, raw: str | bytes, error: Exception) -> None:
-        """A frame that cannot be dispatched: close, or hook then on_unhandled."""
+        """A frame that cannot be dispatched: close, else the hook, else on_unhandled."""
         if isinstance(error, FrameError) and error.kind == "too_large":
             await self.close(ws, 1009)
             return
@@ -186,7 +238,8 @@ class WebSocketResource:
             return
         if self.on_validation_error is not None:
             await self.on_validation_error(ws, raw, error)
-        await self.on_unhandled(ws, raw)
+        else:
+            await self.on_unhandled(ws, raw)
 
     async def close(self, ws: Any, code: int = 1000, reason: str | None = None) -> None:
         """Close the connection with ``code``; the receive loop ends after it."""

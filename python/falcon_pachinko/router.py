@@ -12,6 +12,8 @@ subroutes.
 from __future__ import annotations
 
 import functools
+import inspect
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import falcon
 
 from ._router_compat import ResourceFactory, SimulatorFactory, compile_uri_template
-from .connection import serve_connection
+from .connection import NOT_FOUND_CLOSE, can_deny, deny, serve_connection
 from .hooks import HookCollection
 from .routing import RouteMatcher, canonical_path, normalize_path
 
@@ -33,6 +35,50 @@ __all__ = ["ResourceFactory", "SimulatorFactory", "WebSocketRouter", "compile_ur
 ResourceFactoryFn = Callable[[Callable[..., Any]], Any]
 _PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
 MAX_NESTING = 32
+log = logging.getLogger("falcon_pachinko.connection")
+
+
+def check_on_connect(resource: Any, path: str) -> None:
+    """Refuse a route whose parameters the resource's ``on_connect`` cannot take.
+
+    ``on_connect(req, ws, **params)`` receives every template field by
+    name; a field it has no parameter for (and no ``**kwargs``), or a
+    parameter without a default that no field fills, would fail with a
+    ``TypeError`` on every connection. Only classes are checked: a factory's
+    product is unknown until it is called.
+    """
+    from .resource import WebSocketResource
+
+    if not (isinstance(resource, type) and issubclass(resource, WebSocketResource)):
+        return
+    fields = _PARAM.findall(path)
+    try:
+        signature = inspect.signature(resource.on_connect)
+    except (TypeError, ValueError):  # pragma: no cover - builtins or C callables
+        return
+    params = list(signature.parameters.values())[3:]  # self, req, ws
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        takes = None
+    else:
+        by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        takes = {p.name for p in params if p.kind in by_name}
+    owner = f"{resource.__qualname__}.on_connect"
+    for field in fields:
+        if takes is not None and field not in takes:
+            raise TypeError(
+                f"route {path!r}: {owner} cannot receive path parameter {field!r}; "
+                f"add a parameter {field!r} (or **params) to it"
+            )
+    for p in params:
+        if (
+            p.default is inspect.Parameter.empty
+            and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+            and p.name not in fields
+        ):
+            raise TypeError(
+                f"route {path!r}: {owner} requires parameter {p.name!r}, "
+                "which the route template does not provide"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +143,7 @@ class WebSocketRouter:
             raise TypeError("resource must be callable")
         path = normalize_path(path)
         matcher = RouteMatcher(path)
+        check_on_connect(resource, path)
         if any(r.matcher.template == matcher.template for r in self._routes):
             raise ValueError(f"route path {path!r} already registered")
         if name is not None and name in self._names:
@@ -155,15 +202,22 @@ class WebSocketRouter:
         return canonical_path(template if cut < 0 else template[:cut]).rstrip("/")
 
     async def on_websocket(self, req: Any, ws: Any, **_params: Any) -> None:
-        """Falcon responder: resolve the path, then run the connection to its end."""
+        """Falcon responder: resolve the path, then run the connection to its end.
+
+        No route: the client gets HTTP 404 where the server supports the
+        denial-response extension; otherwise ``falcon.HTTPNotFound`` is
+        raised (Falcon closes with 3404, and the server answers 403).
+        """
         path = req.path
         prefix = self._prefix_for(req)
-        if prefix:
-            if not (path == prefix or path.startswith(prefix + "/")):
-                raise falcon.HTTPNotFound()
-            path = path[len(prefix) :] or "/"
-        resolved = self._resolve(path)
+        resolved = None
+        if not prefix or path == prefix or path.startswith(prefix + "/"):
+            resolved = self._resolve(path[len(prefix) :] or "/")
         if resolved is None:
+            log.debug("connection rejected: no route for path=%s", path)
+            if can_deny(req, ws):
+                await deny(req, ws, 404, NOT_FOUND_CLOSE)
+                return
             raise falcon.HTTPNotFound()
         chain, params = resolved
         context = getattr(req, "context", None)

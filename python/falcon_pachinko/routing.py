@@ -13,7 +13,7 @@ from typing import Any
 
 from falcon.routing import CompiledRouter
 
-__all__ = ["RouteMatcher", "canonical_path", "normalize_path"]
+__all__ = ["RouteMatcher", "canonical_path", "check_braces", "normalize_path"]
 
 _EMPTY_PARAM = re.compile(r"{\s*(?::[^}]*)?}")
 
@@ -21,6 +21,31 @@ _EMPTY_PARAM = re.compile(r"{\s*(?::[^}]*)?}")
 def normalize_path(path: str) -> str:
     """Add the leading ``/`` when missing."""
     return path if path.startswith("/") else "/" + path
+
+
+def check_braces(template: str) -> None:
+    """Refuse a template whose ``{`` and ``}`` do not pair up.
+
+    Falcon's compiler treats a stray brace as a literal character, so
+    ``/chat/{room`` would register and then match nothing: the mistake would
+    only show as a 404 for every client. Field expressions never nest.
+    """
+    depth = 0
+    for index, char in enumerate(template):
+        if char == "{":
+            if depth:
+                raise ValueError(
+                    f"Unbalanced '{{' in template {template!r} at index {index}: fields cannot nest"
+                )
+            depth = 1
+        elif char == "}":
+            if not depth:
+                raise ValueError(
+                    f"Unbalanced '}}' in template {template!r} at index {index}: no field is open"
+                )
+            depth = 0
+    if depth:
+        raise ValueError(f"Unbalanced '{{' in template {template!r}: field is never closed")
 
 
 def canonical_path(path: str) -> str:
@@ -45,6 +70,7 @@ class RouteMatcher:
             raise TypeError("path must be a str")
         if _EMPTY_PARAM.search(template):
             raise ValueError(f"Empty parameter name in template: {template}")
+        check_braces(template)
         self.template = canonical_path(template)
         self._router = CompiledRouter()
         self._router.add_route(self.template, _Target())

@@ -84,12 +84,19 @@ def _decode_len(data: str | bytes) -> int:
     return len(data)
 
 
+def _refuse_null(data: str | bytes) -> int:
+    """A decoder like ``payload: Struct``: a missing/null payload is invalid."""
+    if data == b"null":
+        raise ValueError("null refused")
+    return _decode_len(data)
+
+
 @settings(max_examples=300)
 @given(frame=any_frame, whole=st.booleans())
 def test_route_twins_agree(frame: str | bytes, whole: bool) -> None:
     """Scan + lookup + decode in one call: same entry, value or exception."""
     tags = {"a": 0, "t": 1, "": 2}
-    routes = [("entry-a", _decode_len), ("entry-t", None), ("entry-empty", _decode_len)]
+    routes = [("entry-a", _decode_len), ("entry-t", None), ("entry-empty", _refuse_null)]
     native = _native.TagTable(tags, "type", 1 << 20, 64, routes, whole)
     pure = _pure.TagTable(tags, "type", 1 << 20, 64, routes, whole)
     assert outcome(native.route, frame) == outcome(pure.route, frame)
@@ -100,7 +107,10 @@ def test_route_decodes_payload_or_whole_frame() -> None:
     for mod in (_native, _pure):
         table = mod.TagTable({"a": 0}, routes=routes)
         assert table.route('{"type":"a","payload":[1]}') == ("E", 3)
-        assert table.route('{"type":"a"}') == ("E", None)
+        # a missing or null payload is decoded from b"null" (len 4), so the
+        # decoder (the handler's annotation) decides whether it is valid
+        assert table.route('{"type":"a"}') == ("E", 4)
+        assert table.route('{"type":"a","payload":null}') == ("E", 4)
         assert table.route('{"type":"b"}') == (None, "b")
         with pytest.raises(ValueError, match="decoder refused"):
             table.route('{"type":"a","payload":[0]}')

@@ -51,11 +51,16 @@ async def test_envelope_payload_is_decoded_to_the_annotation() -> None:
     assert r.calls == [("point", Point(1, 2))]
 
 
-async def test_missing_or_null_payload_is_none() -> None:
+async def test_missing_or_null_payload_is_validated_against_the_annotation() -> None:
     r = Recorder()
     await dispatch(r, '{"type": "point"}')
     await dispatch(r, '{"type": "point", "payload": null}')
-    assert r.calls == [("point", None), ("point", None)]
+    await dispatch(r, '{"type": "anything"}')
+    assert r.calls == [
+        ("unhandled", '{"type": "point"}'),
+        ("unhandled", '{"type": "point", "payload": null}'),
+        ("anything", None),
+    ]
 
 
 async def test_strict_rejects_unknown_fields_and_wrong_types() -> None:
@@ -103,22 +108,22 @@ async def test_bad_frames_reach_on_unhandled(raw: str) -> None:
     assert r.calls == [("unhandled", raw)]
 
 
-async def test_binary_frames_default_to_on_unhandled() -> None:
+async def test_binary_frames_are_dispatched_by_default() -> None:
     r = Recorder()
     await dispatch(r, b'{"type": "point", "payload": {"x": 1, "y": 2}}')
-    assert r.calls == [("unhandled", b'{"type": "point", "payload": {"x": 1, "y": 2}}')]
+    assert r.calls == [("point", Point(1, 2))]
 
 
-async def test_binary_frames_can_be_dispatched_or_closed() -> None:
-    class Dispatching(Recorder):
-        binary_frames = "dispatch"
+async def test_binary_frames_can_go_to_on_unhandled_or_close() -> None:
+    class Unhandling(Recorder):
+        binary_frames = "unhandled"
 
     class Closing(Recorder):
         binary_frames = "close"
 
-    r = Dispatching()
+    r = Unhandling()
     await dispatch(r, b'{"type": "point", "payload": {"x": 1, "y": 2}}')
-    assert r.calls == [("point", Point(1, 2))]
+    assert r.calls == [("unhandled", b'{"type": "point", "payload": {"x": 1, "y": 2}}')]
     c = Closing()
     ws = WebSocketSimulator()
     await ws.accept()
@@ -126,7 +131,7 @@ async def test_binary_frames_can_be_dispatched_or_closed() -> None:
     assert ws.close_code == 1003 and c.close_code == 1003
 
 
-async def test_validation_error_hook_sees_the_error_first() -> None:
+async def test_validation_error_hook_replaces_on_unhandled() -> None:
     seen: list[Any] = []
 
     class Hooked(Recorder):
@@ -141,7 +146,7 @@ async def test_validation_error_hook_sees_the_error_first() -> None:
         ("ValidationError", '{"type": "point", "payload": {"x": "no"}}'),
         ("FrameError", "nope"),
     ]
-    assert [c[0] for c in r.calls] == ["hook", "unhandled", "hook", "unhandled"]
+    assert [c[0] for c in r.calls] == ["hook", "hook"]
 
 
 @pytest.mark.parametrize("code", [1003, 1007, 1008])

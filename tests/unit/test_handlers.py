@@ -77,7 +77,7 @@ def test_parameter_named_payload_wins() -> None:
 def test_single_annotated_parameter_is_payload() -> None:
     class R(WebSocketResource):
         @handles_message("x")
-        async def handler(self, ws: Any, extra, body: Msg) -> None: ...  # type: ignore[no-untyped-def]
+        async def handler(self, ws: Any, extra=None, *, body: Msg) -> None: ...  # type: ignore[no-untyped-def]
 
     assert R.handlers["x"].payload_param == "body"
     assert R.handlers["x"].payload_type is Msg
