@@ -127,9 +127,12 @@ def find_routers(app: Any) -> list[tuple[WebSocketRouter, str]]:
     roots = getattr(getattr(app, "_router", None), "_roots", ())
     for node in _route_nodes(roots):
         resource, template = getattr(node, "resource", None), getattr(node, "uri_template", None)
-        if isinstance(resource, WebSocketRouter) and isinstance(template, str):
-            if id(resource) not in found:
-                found[id(resource)] = (resource, _prefix_from_template(resource, template))
+        if (
+            isinstance(resource, WebSocketRouter)
+            and isinstance(template, str)
+            and id(resource) not in found
+        ):
+            found[id(resource)] = (resource, _prefix_from_template(resource, template))
     return list(found.values())
 
 
