@@ -12,6 +12,7 @@ a plain ``dict`` (JSON-ready); :func:`to_json` and :func:`to_yaml` render it,
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,8 +78,6 @@ def _register(schemas: SchemaSet, channel: ChannelSpec, message: MessageSpec) ->
     try:
         message.handle = schemas.add(message.payload_type)
     except UnsupportedType as exc:
-        import warnings
-
         warnings.warn(
             f"{channel.template}: message {message.name!r}: msgspec cannot describe the "
             f"payload type ({exc}); documented as any JSON value",
