@@ -18,6 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"falcon-pachinko chat demo ({falcon_pachinko.IMPLEMENTATION} implementation)")
     print(f"open http://{args.host}:{args.port}/ in two browser tabs")
+    print(f"its AsyncAPI 3.0 document: http://{args.host}:{args.port}/asyncapi.json")
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
 
 

@@ -69,8 +69,8 @@ class Scenario:
         self.app = app
 
     def message(self, seq: int) -> str:
-        if self.name == "demo":  # the demo caps text at 500 characters
-            return json.dumps({"type": "say", "payload": {"text": f"{seq:06d}" + "x" * 400}})
+        if self.name == "demo":  # flat tagged frames; the demo refuses text over 500 characters
+            return json.dumps({"type": "say", "text": f"{seq:06d}" + "x" * 400})
         return json.dumps({"type": "say", "payload": {"seq": seq, "text": "x" * SIZE}})
 
     def echo(self, raw: str | bytes) -> int | None:
