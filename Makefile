@@ -22,7 +22,7 @@ $(VENV)/.deps: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet "falcon>=4,<5" "msgspec>=0.18" "redis>=5" \
 		"pytest>=8" "pytest-asyncio>=0.23" "pytest-benchmark>=4" "hypothesis>=6" \
 		"uvicorn>=0.30" "websockets>=13" "maturin>=1.7,<2" "ruff>=0.5" "mypy>=1.10" \
-		"setuptools>=68" "pyyaml>=6" "jsonschema>=4"
+		"setuptools>=68" "pyyaml>=6" "jsonschema>=4" "selenium>=4"
 	touch $@
 
 venv: $(VENV)/.deps
@@ -33,8 +33,19 @@ build: venv
 	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --release --quiet
 	$(PY) -c "import falcon_pachinko._native as n; print('native module built, ACCEL_ABI', n.ACCEL_ABI)"
 
-demo: build
-	$(PY) -m examples.chat --host 127.0.0.1 --port 8000
+# `make demo HOST=0.0.0.0 PORT=9000`. Without a Rust toolchain (no cargo on
+# PATH) it runs the pure-Python implementation from the source tree instead
+# of building the native module, and says so.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+demo: venv
+	@if command -v cargo >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory build && \
+		$(PY) -m examples.chat --host $(HOST) --port $(PORT); \
+	else \
+		echo "cargo not found: running the pure-Python implementation (FALCON_PACHINKO_IMPL=pure)"; \
+		FALCON_PACHINKO_IMPL=pure PYTHONPATH=python $(PY) -m examples.chat --host $(HOST) --port $(PORT); \
+	fi
 
 lint: venv
 	cargo fmt --check
