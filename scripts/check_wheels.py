@@ -122,6 +122,18 @@ def install_sdist(sdist: Path, expected: str, tmp: Path) -> None:
     _smoke(py, expected, tmp, env)
 
 
+def check_classifiers() -> None:
+    """PyPI rejects an upload with an unknown trove classifier; twine does not check."""
+    import tomllib
+
+    from trove_classifiers import classifiers as known
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    unknown = [c for c in project["classifiers"] if c not in known]
+    if unknown:
+        raise SystemExit(f"pyproject.toml: unknown trove classifiers {unknown}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dist", nargs="?", default="dist", type=Path)
@@ -132,6 +144,7 @@ def main() -> None:
     pure = _one(dist / "pure", "*-py3-none-any.whl")
     sdist = _one(dist / "sdist", "*.tar.gz")
     check_native_wheel(native)
+    check_classifiers()
     _run([str(BIN / "twine"), "check", "--strict", str(native), str(pure), str(sdist)])
     workflow = ROOT / ".github" / "workflows" / "release.yml"
     schema = ["--builtin-schema", "vendor.github-workflows", str(workflow)]
