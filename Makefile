@@ -10,7 +10,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 LIBDIR = $(shell $(PY) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))")
 PYTEST_ARGS ?=
 
-.PHONY: all venv build demo test lint typecheck stubtest cargo-test pytest pytest-native pytest-pure wheel wheel-test wheel-test-full bench clean
+.PHONY: all venv build demo test lint typecheck stubtest cargo-test pytest pytest-native pytest-pure wheel wheel-test wheel-test-full docs bench clean
 
 all: test
 
@@ -94,7 +94,19 @@ wheel-test: wheel
 wheel-test-full: wheel
 	$(PY) scripts/check_wheels.py --full dist
 
-test: lint cargo-test typecheck pytest wheel-test
+# The documentation site in build/site. Strict: a broken link, cross-reference
+# or docstring reference fails it. (Not -q: mkdocs then drops the warnings
+# before strict mode counts them, and a broken site passes.)
+DOCS_TOOLS := $(VENV)/.docs-tools
+$(DOCS_TOOLS): | $(PY)
+	$(PY) -m pip install --quiet "mkdocs>=1.6,<2" "mkdocs-material>=9.5,<10" \
+		"mkdocstrings[python]>=0.26"
+	touch $@
+
+docs: venv $(DOCS_TOOLS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: lint cargo-test typecheck pytest wheel-test docs
 	@echo "make test: all checks passed"
 
 bench: build

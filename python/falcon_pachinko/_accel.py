@@ -76,7 +76,9 @@ def _choose() -> tuple[ModuleType, Literal["native", "pure"]]:
         return _pure, "pure"
 
 
-_impl, IMPLEMENTATION = _choose()
+_impl, _chosen = _choose()
+IMPLEMENTATION: Literal["native", "pure"] = _chosen
+"""Which implementation serves the hot paths, chosen once at import (``FALCON_PACHINKO_IMPL``)."""
 
 if TYPE_CHECKING:
     from ._pure import ACCEL_ABI, FanoutHub, TagTable, scan_frame
