@@ -33,7 +33,7 @@ class Say(msgspec.Struct):
 
 
 class Room(fp.WebSocketResource):
-    async def on_connect(self, req: Any, ws: Any, room: str) -> bool:  # type: ignore[override]
+    async def on_connect(self, req: Any, ws: Any, room: str) -> bool:
         self.room = room
         await self.join_room(room)
         return True
