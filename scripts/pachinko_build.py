@@ -139,6 +139,13 @@ def build_wheel(
 
 
 def build_sdist(sdist_directory: str, config_settings: ConfigSettings = None) -> str:
+    if shutil.which("cargo") is None:
+        # maturin reads the crate through cargo even for an sdist, and would
+        # otherwise try to download a toolchain: say what works instead.
+        raise RuntimeError(
+            "building the falcon-pachinko sdist needs cargo on PATH; without Rust, "
+            "build the pure wheel directly (python -m build --wheel, or pip install .)"
+        )
     import maturin
 
     return str(maturin.build_sdist(sdist_directory, config_settings))

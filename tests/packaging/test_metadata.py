@@ -138,3 +138,11 @@ def test_build_system_uses_the_in_tree_backend() -> None:
     assert system["backend-path"] == ["scripts"]
     includes = PYPROJECT["tool"]["maturin"]["include"]
     assert {"path": "scripts/pachinko_build.py", "format": "sdist"} in includes
+
+
+def test_sdist_without_cargo_says_what_works(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="needs cargo on PATH"):
+        pachinko_build.build_sdist(str(tmp_path))
