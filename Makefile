@@ -10,7 +10,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 LIBDIR = $(shell $(PY) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))")
 PYTEST_ARGS ?=
 
-.PHONY: all venv build demo test lint typecheck stubtest cargo-test pytest pytest-native pytest-pure wheel wheel-test bench clean
+.PHONY: all venv build demo test lint typecheck stubtest cargo-test pytest pytest-native pytest-pure wheel wheel-test wheel-test-full docs bench clean
 
 all: test
 
@@ -77,16 +77,47 @@ pytest-native: build
 pytest-pure: build
 	FALCON_PACHINKO_IMPL=pure $(BIN)/pytest tests benches --benchmark-disable -q $(PYTEST_ARGS)
 
-wheel: venv
-	rm -rf dist
-	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin build --release --quiet --out dist
-	$(PY) scripts/build_pure_wheel.py dist
-	ls -l dist
+# Release tooling, kept out of the dev dependencies: zig links the native
+# wheel against an old glibc (manylinux2014) whatever this machine has.
+WHEEL_TOOLS := $(VENV)/.wheel-tools
+$(WHEEL_TOOLS): | $(PY)
+	$(PY) -m pip install --quiet "ziglang>=0.13" "auditwheel>=6" "twine>=6.1" \
+		"check-jsonschema>=0.30" "setuptools>=77" "trove-classifiers"
+	touch $@
 
+# dist/native: the abi3 wheel (manylinux_2_17); dist/pure: py3-none-any;
+# dist/sdist: builds native with cargo on PATH, pure without (or with
+# FALCON_PACHINKO_PURE=1). One folder each, so `pip install --find-links
+# dist/native` can never pick the other wheel.
+wheel: venv $(WHEEL_TOOLS)
+	rm -rf dist
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH $(BIN)/maturin build \
+		--release --quiet --zig --compatibility manylinux2014 --out dist/native
+	$(PY) scripts/build_pure_wheel.py dist/pure >/dev/null
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin sdist --out dist/sdist
+	ls -l dist/*
+
+# Each wheel in a fresh venv, the sdist without cargo, twine, workflow schema.
 wheel-test: wheel
 	$(PY) scripts/check_wheels.py dist
 
-test: lint cargo-test typecheck pytest wheel-test
+# Adds the sdist built with Rust in a fresh venv (a release compile: minutes).
+wheel-test-full: wheel
+	$(PY) scripts/check_wheels.py --full dist
+
+# The documentation site in build/site. Strict: a broken link, cross-reference
+# or docstring reference fails it. (Not -q: mkdocs then drops the warnings
+# before strict mode counts them, and a broken site passes.)
+DOCS_TOOLS := $(VENV)/.docs-tools
+$(DOCS_TOOLS): | $(PY)
+	$(PY) -m pip install --quiet "mkdocs>=1.6,<2" "mkdocs-material>=9.5,<10" \
+		"mkdocstrings[python]>=0.26"
+	touch $@
+
+docs: venv $(DOCS_TOOLS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: lint cargo-test typecheck pytest wheel-test docs
 	@echo "make test: all checks passed"
 
 bench: build

@@ -2,9 +2,14 @@
 
 ``IMPLEMENTATION`` says whether the native extension (``"native"``) or the
 pure-Python twin (``"pure"``) serves the hot paths; see ``_accel``.
+``__version__`` is the installed distribution's version: pyproject.toml is
+the one place it is written.
 """
 
 from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
 
 from ._accel import IMPLEMENTATION
 from .app import connection_manager, install
@@ -35,6 +40,11 @@ from .testing import (
     WebSocketTestClient,
 )
 from .workers import WorkerController, worker
+
+try:
+    __version__: str = _dist_version("falcon-pachinko")
+except PackageNotFoundError:  # pragma: no cover - a source tree on PYTHONPATH, not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "IMPLEMENTATION",

@@ -13,6 +13,7 @@ Nothing else in the package imports ``_native`` or ``_pure``; call sites use
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
@@ -25,8 +26,29 @@ ENV_VAR = "FALCON_PACHINKO_IMPL"
 ALLOWED = ("auto", "native", "pure")
 
 
+NOT_INSTALLED = (
+    "FALCON_PACHINKO_IMPL=native was requested, but the native extension "
+    "(falcon_pachinko._native) is not installed: this is the pure-Python build of "
+    "falcon-pachinko (the py3-none-any wheel, or an sdist built without a Rust "
+    "toolchain or with FALCON_PACHINKO_PURE=1). Install a native wheel "
+    "(pip install --force-reinstall --only-binary=falcon-pachinko falcon-pachinko), "
+    "build from source with a Rust toolchain on PATH, or set FALCON_PACHINKO_IMPL "
+    "to auto or pure"
+)
+
+
 def _load_native() -> ModuleType:
-    from . import _native
+    # NOTE: not ``from . import _native``: while the package itself is still
+    # importing, a missing submodule makes that statement report a "partially
+    # initialized module ... circular import", which sends users hunting for a
+    # cycle that does not exist. ``import_module`` raises ModuleNotFoundError
+    # naming the submodule, which we turn into the real reason.
+    try:
+        _native = importlib.import_module(f"{__package__}._native")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}._native":
+            raise  # something the extension itself imports is missing
+        raise ModuleNotFoundError(NOT_INSTALLED, name=exc.name) from exc
 
     abi = getattr(_native, "ACCEL_ABI", None)
     if abi != _pure.ACCEL_ABI:
@@ -54,7 +76,9 @@ def _choose() -> tuple[ModuleType, Literal["native", "pure"]]:
         return _pure, "pure"
 
 
-_impl, IMPLEMENTATION = _choose()
+_impl, _chosen = _choose()
+IMPLEMENTATION: Literal["native", "pure"] = _chosen
+"""Which implementation serves the hot paths, chosen once at import (``FALCON_PACHINKO_IMPL``)."""
 
 if TYPE_CHECKING:
     from ._pure import ACCEL_ABI, FanoutHub, TagTable, scan_frame

@@ -72,7 +72,12 @@ def test_native_without_module_is_import_error(tmp_path: Path) -> None:
     )
     proc = run("native", cwd=tmp_path, path=str(tmp_path))
     assert proc.returncode != 0
-    assert "ImportError" in proc.stderr or "ModuleNotFoundError" in proc.stderr
+    assert "ModuleNotFoundError" in proc.stderr
+    # The reason and the remedy, not Python's "partially initialized module
+    # ... circular import" that a bare ``from . import _native`` gives.
+    assert "the native extension (falcon_pachinko._native) is not installed" in proc.stderr
+    assert "circular import" not in proc.stderr
+    assert "FALCON_PACHINKO_IMPL" in proc.stderr and "Rust toolchain" in proc.stderr
     auto = run("auto", cwd=tmp_path, path=str(tmp_path))
     assert auto.stdout.split() == ["pure", "False"]
 
@@ -85,3 +90,15 @@ def test_stale_native_module_is_refused(tmp_path: Path) -> None:
     proc = run("native", cwd=tmp_path, path=str(tmp_path))
     assert proc.returncode != 0 and "stale" in proc.stderr
     assert run("auto", cwd=tmp_path, path=str(tmp_path)).stdout.split()[0] == "pure"
+
+
+def test_broken_native_module_is_not_called_missing(tmp_path: Path) -> None:
+    """A native module that exists but fails to import keeps its own error."""
+    src = Path(falcon_pachinko.__file__).parent
+    pkg = tmp_path / "falcon_pachinko"
+    shutil.copytree(src, pkg, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    (pkg / "_native.py").write_text("import falcon_pachinko_missing_dependency\n")
+    proc = run("native", cwd=tmp_path, path=str(tmp_path))
+    assert proc.returncode != 0
+    assert "No module named 'falcon_pachinko_missing_dependency'" in proc.stderr
+    assert "is not installed: this is the pure-Python build" not in proc.stderr
