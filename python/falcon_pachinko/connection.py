@@ -207,7 +207,9 @@ async def serve_connection(
     for resource in chain:  # every resource of the chain, via its class
         type(resource).bind_hook_manager(resource, hooks)
     if manager is None:
-        await _serve(target, hooks, req, ws, params, None, None, receive_loop)
+        await _serve(
+            target, hooks, req, ws, params, manager=None, conn_id=None, receive_loop=receive_loop
+        )
         return
     # Registered before on_connect so it can join rooms; frames sent to it
     # before the handshake completes wait in its outbox.
@@ -215,7 +217,16 @@ async def serve_connection(
     target.connection_id, target._manager = conn_id, manager
     try:
         await manager.add_connection(conn_id, ws, pending=True)
-        await _serve(target, hooks, req, ws, params, manager, conn_id, receive_loop)
+        await _serve(
+            target,
+            hooks,
+            req,
+            ws,
+            params,
+            manager=manager,
+            conn_id=conn_id,
+            receive_loop=receive_loop,
+        )
     finally:
         await _forget(manager, conn_id)
 
@@ -247,10 +258,12 @@ async def _serve(
     req: Any,
     ws: Any,
     params: dict[str, Any],
+    *,
     manager: WebSocketConnectionManager | None,
     conn_id: str | None,
     receive_loop: bool,
 ) -> None:
+    """Handshake, accept, the receive loop and teardown (registration aside)."""
     path = target._request_path
     accepted = await _handshake(target, hooks, req, ws, params)
     if not accepted:

@@ -85,9 +85,9 @@ def _resolve_hints(fn: HandlerFn) -> dict[str, Any]:
     namespace = getattr(fn, "__globals__", {})
     for name, annotation in getattr(fn, "__annotations__", {}).items():
         try:
-            hints[name] = typing.get_type_hints(
-                _Annotated(name, annotation), globalns=namespace
-            )[name]
+            hints[name] = typing.get_type_hints(_Annotated(name, annotation), globalns=namespace)[
+                name
+            ]
         except Exception:  # noqa: BLE001 - this one stays unresolved
             hints[name] = annotation
     return hints

@@ -123,8 +123,8 @@ class _AddHandler:
 
     def __get__(self, instance: Any, owner: type[Any]) -> _AddHandlerMethod:
         if instance is None:
-            return types.MethodType(_add_to_class, owner)  # type: ignore[return-value]
-        return types.MethodType(_add_to_instance, instance)  # type: ignore[return-value]
+            return types.MethodType(_add_to_class, owner)
+        return types.MethodType(_add_to_instance, instance)
 
 
 class WebSocketResource:
@@ -241,12 +241,11 @@ class WebSocketResource:
 
     # -- dispatch ---------------------------------------------------------------
 
-    # NOTE: the library reaches its own machinery only through private
-    # names (``_route``, ``_fallback``, ``_close``, ``_dispatch_frame``):
-    # user code freely sets attributes such as ``self.route = "lobby"``,
-    # ``self.fallback = []`` or ``self.close = ...`` (DESIGN §6.3), and those
-    # must not break dispatch. The public names stay as aliases for code
-    # that calls them.
+    # NOTE: the library's own machinery has private names only (``_route``,
+    # ``_fallback``, ``_close``, ``_dispatch_frame``): user code freely sets
+    # attributes such as ``self.route = "lobby"``, ``self.fallback = []`` or
+    # ``self.close = ...`` (DESIGN §6.3), which must neither break dispatch
+    # nor fail a type check against a method of the same name.
 
     def _route(self, raw: str | bytes) -> tuple[Entry, Any]:
         """The synchronous half of dispatch: ``(entry, value)`` for one frame.
@@ -270,8 +269,6 @@ class WebSocketResource:
         except TypeError:  # not str or bytes: a socket handed over something else
             return UNHANDLED, INVALID_JSON
         return (UNHANDLED, UNKNOWN_TYPE) if entry.fn is None else (entry, value)
-
-    route = _route
 
     @staticmethod
     def _convention_slow(d: Dispatcher, raw: str | bytes) -> tuple[Entry, Any]:
@@ -297,8 +294,6 @@ class WebSocketResource:
             await self._close(ws, 1003)
         else:
             await self.on_unhandled(ws, raw)
-
-    fallback = _fallback
 
     def _not_dispatched(self, reason: str, error: BaseException | None) -> None:
         """Log (DEBUG) and count one frame that reaches no handler.
@@ -363,8 +358,6 @@ class WebSocketResource:
         if self.close_code is None:
             self.close_code = code
         await ws.close(code) if reason is None else await ws.close(code, reason)
-
-    close = _close
 
     add_handler = _AddHandler()
 

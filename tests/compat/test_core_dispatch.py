@@ -64,7 +64,7 @@ async def test_dispatch_runs_receive_hooks_without_a_router() -> None:
         async def ping(self, ws: Any, payload: Any) -> None:
             seen.append("handler")
 
-    Hooked.hooks.add("before_receive", lambda ctx: seen.append(f"before:{ctx.raw}"))
+    Hooked.hooks.add("before_receive", lambda ctx: seen.append("before:" + str(ctx.raw)))
     Hooked.hooks.add("after_receive", lambda ctx: seen.append("after"))
     await Hooked().dispatch(await _accepted(), '{"type":"ping"}')
     assert seen == ['before:{"type":"ping"}', "handler", "after"]

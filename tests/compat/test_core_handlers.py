@@ -120,7 +120,7 @@ async def test_override_without_annotation_keeps_the_payload_type() -> None:
 
 async def test_missing_or_unresolvable_annotation_means_payload_type_none() -> None:
     class Loose(WebSocketResource):
-        got: list[Any] = []  # noqa: RUF012 - per-test class
+        got: list[Any] = []
 
         @handles_message("bare")
         async def bare(self, ws, payload):  # type: ignore[no-untyped-def]
@@ -140,9 +140,10 @@ async def test_missing_or_unresolvable_annotation_means_payload_type_none() -> N
 
 def test_state_setter_refuses_what_is_not_a_mapping() -> None:
     r = WebSocketResource()
+    bad: Any
     for bad in (42, "text", frozenset(), None):
         with pytest.raises(TypeError, match="state must be a mapping"):
-            r.state = bad  # type: ignore[assignment]
+            r.state = bad
 
     class Proxy:  # a Redis-hash proxy, say: only the three methods
         def __init__(self) -> None:
@@ -160,7 +161,8 @@ def test_state_setter_refuses_what_is_not_a_mapping() -> None:
     proxy = Proxy()
     r.state = proxy  # type: ignore[assignment]
     r.state["k"] = 1
-    assert r.state is proxy and proxy.data == {"k": 1}
+    state: Any = r.state
+    assert state is proxy and proxy.data == {"k": 1}
 
 
 class Join(msgspec.Struct, tag="join"):

@@ -41,8 +41,8 @@ def request(path: str, **extra: Any) -> Any:
 
 
 class Chat(WebSocketResource):
-    connects: list[dict[str, Any]] = []  # noqa: RUF012 - per-test record
-    disconnects: list[int] = []  # noqa: RUF012
+    connects: list[dict[str, Any]] = []
+    disconnects: list[int] = []
 
     async def on_connect(self, req: Any, ws: Any, **params: Any) -> bool:
         self.connects.append(params)
@@ -93,7 +93,7 @@ async def test_simulator_factory_supplies_the_socket() -> None:
     req, original = request("/rooms/lobby"), StubSocket()
     async with asyncio.timeout(2):
         await router.on_websocket(req, original)  # returns: handshake only
-    (got_req, got_ws, sim), = made
+    ((got_req, got_ws, sim),) = made
     assert got_req is req and got_ws is original
     assert sim.accepted and not sim.closed and original.calls == []
 

@@ -130,7 +130,7 @@ def _sizes() -> dict[str, int]:
 
 
 async def test_distinct_long_tag_spellings_leave_the_caches_flat() -> None:
-    app, manager = make_app()
+    app, _manager = make_app()
     async with running_server(app) as srv:
         bystander = await connect(f"{srv.ws_url}/ws/chat")
         attacker = await connect(f"{srv.ws_url}/ws/chat", max_size=None)
