@@ -244,12 +244,18 @@ async def _forget(manager: WebSocketConnectionManager, conn_id: str) -> None:
     except asyncio.CancelledError:
         retry = asyncio.ensure_future(manager.remove_connection(conn_id))
         _removals.add(retry)
-        retry.add_done_callback(_removals.discard)
+        retry.add_done_callback(_removal_done)
         raise
 
 
 # Removals running on their own after a cancellation (kept referenced).
 _removals: set[asyncio.Future[None]] = set()
+
+
+def _removal_done(task: asyncio.Future[None]) -> None:
+    _removals.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("removing a cancelled connection failed", exc_info=task.exception())
 
 
 async def _serve(
