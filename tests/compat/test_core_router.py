@@ -203,3 +203,33 @@ async def test_a_receive_returning_none_ends_the_connection() -> None:
         await router.on_websocket(request("/rooms/lobby"), ws)
     assert ws.reads == 1
     assert Chat.disconnects == [1000]
+
+
+class VanishingPeer(StubSocket):
+    """The peer reset during ``on_connect``: the server's accept fails."""
+
+    async def receive_text(self) -> str:
+        raise AssertionError("never reached: accept failed")
+
+    async def accept(self, subprotocol: str | None = None) -> None:
+        raise ConnectionResetError("peer reset")
+
+
+async def test_accept_failing_removes_the_registration_and_runs_on_disconnect() -> None:
+    from falcon_pachinko import WebSocketConnectionManager
+
+    class Member(Chat):
+        async def on_connect(self, req: Any, ws: Any, **params: Any) -> bool:
+            await self.join_room("lobby")
+            await asyncio.sleep(0)  # an auth lookup
+            return True
+
+    manager = WebSocketConnectionManager()
+    router = WebSocketRouter()
+    router.add_route("/m", Member)
+    req = SimpleNamespace(path="/m", context=SimpleNamespace(ws_connection_manager=manager))
+    async with asyncio.timeout(2):
+        await router.on_websocket(req, VanishingPeer())
+    assert manager.room_size("lobby") == 0
+    assert manager.stats()["connections"] == 0
+    assert Chat.disconnects == [1006]
