@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .manager import WebSocketConnectionManager
     from .resource import WebSocketResource
 
-__all__ = ["can_deny", "choose_subprotocol", "deny", "serve_connection"]
+__all__ = ["can_deny", "choose_subprotocol", "close_unaccepted", "deny", "serve_connection"]
 
 log = logging.getLogger("falcon_pachinko.connection")
 GOING_AWAY = 1001
@@ -114,21 +114,49 @@ async def _safe_close(ws: Any, code: int) -> None:
         log.debug("close(%s) failed on an already broken connection", code, exc_info=True)
 
 
+async def close_unaccepted(ws: Any) -> None:
+    """Close after a failure before accept: ``ws.close()`` with no code
+    (published; before accept the client sees HTTP 403). Never raises: the
+    failure being reported matters more than a broken socket.
+    """
+    try:
+        if not getattr(ws, "closed", False):
+            await ws.close()
+    except Exception:
+        log.debug("close() failed on an already broken connection", exc_info=True)
+
+
 async def _handshake(
     target: WebSocketResource, hooks: HookManager, req: Any, ws: Any, params: dict[str, Any]
 ) -> bool:
-    """before_connect hooks, on_connect, after_connect hooks; True to accept."""
+    """before_connect hooks, on_connect, after_connect hooks; True to accept.
+
+    A raising before-hook or ``on_connect`` closes the socket once and
+    propagates; after ``on_connect`` raised, the after-hooks run first and
+    see the exception as ``ctx.error``.
+    """
     ctx = HookContext(HookEvent.BEFORE_CONNECT, target=target, req=req, ws=ws, params=params)
     try:
         await hooks.run_before(HookEvent.BEFORE_CONNECT, ctx)
-        result = await target.on_connect(req, ws, **params)
-        if result is None:
-            _warn_none_once(type(target))
-        accepted = bool(result)
     except BaseException:
-        await _safe_close(ws, 1011)
+        await close_unaccepted(ws)
         raise
-    ctx.event, ctx.result = HookEvent.AFTER_CONNECT, accepted
+    try:
+        result = await target.on_connect(req, ws, **params)
+    except Exception as exc:
+        ctx.event, ctx.error = HookEvent.AFTER_CONNECT, exc
+        try:
+            await hooks.run_after(HookEvent.AFTER_CONNECT, ctx)
+        except Exception:  # the on_connect failure is the one to report
+            log.exception("after_connect hook failed after on_connect raised")
+        await close_unaccepted(ws)
+        raise
+    except BaseException:  # cancelled: no hooks, just do not leave it open
+        await close_unaccepted(ws)
+        raise
+    if result is None:
+        _warn_none_once(type(target))
+    ctx.event, ctx.result = HookEvent.AFTER_CONNECT, bool(result)
     await hooks.run_after(HookEvent.AFTER_CONNECT, ctx)
     return bool(ctx.result)
 
@@ -145,6 +173,13 @@ def _warn_none_once(cls: type) -> None:
     )
 
 
+# What ``ws.accept()`` raises when the peer vanished during ``on_connect``:
+# Falcon's ``WebSocketDisconnected`` or the server's own error (uvicorn's
+# ``ClientDisconnected`` is an ``OSError``).
+_PEER_GONE = (WebSocketDisconnected, OSError)
+ABNORMAL = 1006
+
+
 async def serve_connection(
     chain: Sequence[WebSocketResource],
     req: Any,
@@ -153,29 +188,91 @@ async def serve_connection(
     *,
     global_hooks: HookCollection,
     manager: WebSocketConnectionManager | None,
+    receive_loop: bool = True,
 ) -> None:
-    """Run a connection to its end; ``chain`` is root -> ... -> target."""
+    """Run a connection to its end; ``chain`` is root -> ... -> target.
+
+    With ``receive_loop=False`` only the handshake is done (published
+    router behaviour for stub sockets and simulator factories).
+
+    A connection registered with the manager is removed whatever happens
+    after registration (rejection, ``on_connect`` raising, ``accept``
+    failing because the peer reset, cancellation): nothing the peer does
+    can leave a ghost connection or room member (issue 10).
+    """
     target = chain[-1]
-    path = getattr(req, "path", None)
-    target._request_path = path
+    target._request_path = getattr(req, "path", None)
+    target._request = req
     hooks = HookManager(global_hooks=global_hooks, resources=chain)
-    target.bind_hook_manager(hooks)
-    conn_id: str | None = None
-    if manager is not None:
-        # Registered before on_connect so it can join rooms; frames sent to
-        # it before the handshake completes wait in its outbox.
-        conn_id = manager.new_connection_id()
-        await manager.add_connection(conn_id, ws, pending=True)
-        target.connection_id, target._manager = conn_id, manager
+    for resource in chain:  # every resource of the chain, via its class
+        type(resource).bind_hook_manager(resource, hooks)
+    if manager is None:
+        await _serve(
+            target, hooks, req, ws, params, manager=None, conn_id=None, receive_loop=receive_loop
+        )
+        return
+    # Registered before on_connect so it can join rooms; frames sent to it
+    # before the handshake completes wait in its outbox.
+    conn_id = manager.new_connection_id()
+    target.connection_id, target._manager = conn_id, manager
     try:
-        accepted = await _handshake(target, hooks, req, ws, params)
-    except BaseException:
-        if manager is not None and conn_id is not None:
-            await manager.remove_connection(conn_id)
+        await manager.add_connection(conn_id, ws, pending=True)
+        await _serve(
+            target,
+            hooks,
+            req,
+            ws,
+            params,
+            manager=manager,
+            conn_id=conn_id,
+            receive_loop=receive_loop,
+        )
+    finally:
+        await _forget(manager, conn_id)
+
+
+async def _forget(manager: WebSocketConnectionManager, conn_id: str) -> None:
+    """Remove ``conn_id`` even when this task is being cancelled.
+
+    NOTE: awaited directly (an in-process removal never suspends, so it
+    costs no task); if a cancellation interrupts a backend that does
+    suspend (a distributed one's I/O), the removal, idempotent, is run
+    again in a task of its own that the cancellation cannot reach.
+    """
+    try:
+        await manager.remove_connection(conn_id)
+    except asyncio.CancelledError:
+        retry = asyncio.ensure_future(manager.remove_connection(conn_id))
+        _removals.add(retry)
+        retry.add_done_callback(_removal_done)
         raise
+
+
+# Removals running on their own after a cancellation (kept referenced).
+_removals: set[asyncio.Future[None]] = set()
+
+
+def _removal_done(task: asyncio.Future[None]) -> None:
+    _removals.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("removing a cancelled connection failed", exc_info=task.exception())
+
+
+async def _serve(
+    target: WebSocketResource,
+    hooks: HookManager,
+    req: Any,
+    ws: Any,
+    params: dict[str, Any],
+    *,
+    manager: WebSocketConnectionManager | None,
+    conn_id: str | None,
+    receive_loop: bool,
+) -> None:
+    """Handshake, accept, the receive loop and teardown (registration aside)."""
+    path = target._request_path
+    accepted = await _handshake(target, hooks, req, ws, params)
     if not accepted:
-        if manager is not None and conn_id is not None:
-            await manager.remove_connection(conn_id)
         log.debug(
             "connection rejected by on_connect: resource=%s connection=%s path=%s",
             type(target).__qualname__,
@@ -185,11 +282,23 @@ async def serve_connection(
         await deny(req, ws, 403, UNAUTHORISED_CLOSE)
         return
     subprotocol = None
-    if getattr(ws, "unaccepted", True):
-        subprotocol = choose_subprotocol(
-            getattr(target, "subprotocol", None), getattr(ws, "subprotocols", None)
+    try:
+        if getattr(ws, "unaccepted", True):
+            subprotocol = choose_subprotocol(
+                getattr(target, "subprotocol", None), getattr(ws, "subprotocols", None)
+            )
+            await ws.accept(subprotocol=subprotocol) if subprotocol else await ws.accept()
+    except _PEER_GONE:
+        # The peer reset while on_connect ran: on_connect accepted, so its
+        # clean-up (on_disconnect) still runs, with 1006 (no close frame).
+        log.debug(
+            "peer gone before accept: resource=%s connection=%s path=%s",
+            type(target).__qualname__,
+            conn_id,
+            path,
         )
-        await ws.accept(subprotocol=subprotocol) if subprotocol else await ws.accept()
+        await _teardown(target, hooks, req, ws, ABNORMAL)
+        return
     if manager is not None and conn_id is not None:
         manager.activate(conn_id)
     log.debug(
@@ -199,6 +308,8 @@ async def serve_connection(
         path,
         subprotocol,
     )
+    if not receive_loop:
+        return
     code = 1000
     try:
         code = await _receive_loop(target, hooks, req, ws, conn_id)
@@ -218,15 +329,16 @@ async def serve_connection(
             path,
             code,
         )
-        try:
-            ctx = HookContext(
-                HookEvent.BEFORE_DISCONNECT, target=target, req=req, ws=ws, close_code=code
-            )
-            await hooks.run_before(HookEvent.BEFORE_DISCONNECT, ctx)
-            await target.on_disconnect(ws, code)
-        finally:
-            if manager is not None and conn_id is not None:
-                await manager.remove_connection(conn_id)
+        await _teardown(target, hooks, req, ws, code)
+
+
+async def _teardown(
+    target: WebSocketResource, hooks: HookManager, req: Any, ws: Any, code: int
+) -> None:
+    """``before_disconnect`` hooks, then ``on_disconnect`` (exactly once)."""
+    ctx = HookContext(HookEvent.BEFORE_DISCONNECT, target=target, req=req, ws=ws, close_code=code)
+    await hooks.run_before(HookEvent.BEFORE_DISCONNECT, ctx)
+    await target.on_disconnect(ws, code)
 
 
 async def _receive_loop(
@@ -237,14 +349,18 @@ async def _receive_loop(
     PERF: this is the per-message path. For Falcon's WebSocket the ASGI
     event is read inline (no wrapper coroutine), and without receive hooks
     and with the stock ``dispatch`` a text frame whose tag has a handler is
-    scanned, looked up and decoded in one native call.
+    scanned, looked up and decoded in one native call. Otherwise each frame
+    goes through ``target.dispatch``, which runs the receive hooks.
     """
-    with_hooks = hooks.has(HookEvent.BEFORE_RECEIVE) or hooks.has(HookEvent.AFTER_RECEIVE)
-    fast = not with_hooks and _stock_dispatch(target)
+    fast = not hooks.has_receive_hooks and _stock_dispatch(target)
     parts = falcon_receive_parts(ws)
     require_open, receive_event = parts if parts is not None else (None, None)
     receive = frame_receiver(ws) if parts is None else None
-    route, dispatch = target.route, target.dispatch
+    if parts is None and receive is None:
+        raise TypeError(f"{type(ws).__name__} has no method that receives frames")
+    # Private names, bound once: user attributes such as ``route`` or
+    # ``fallback`` set on the resource never reach this loop (DESIGN §6.3).
+    route, fallback, dispatch = target._route, target._fallback, target.dispatch
     while True:
         try:
             if receive_event is not None:
@@ -255,14 +371,15 @@ async def _receive_loop(
                     raw = event.get("bytes") or b""
             else:
                 raw = await receive()  # type: ignore[misc]
+                if type(raw) is not str and type(raw) is not bytes:
+                    if not isinstance(raw, (bytearray, memoryview)):
+                        return await _not_a_frame(target, ws, raw, conn_id)
+                    raw = bytes(raw)
         except WebSocketDisconnected as exc:
             return target.close_code or exc.code or 1000
         try:
             if not fast:
-                if with_hooks:
-                    await _dispatch_with_hooks(target, hooks, req, ws, raw)
-                else:
-                    await dispatch(ws, raw)
+                await dispatch(ws, raw)
             else:
                 entry = None
                 if type(raw) is str:
@@ -274,7 +391,7 @@ async def _receive_loop(
                     entry, value = route(raw)
                 fn = entry.fn
                 if fn is None:
-                    await target.fallback(ws, raw, entry, value)
+                    await fallback(ws, raw, entry, value)
                 elif entry.positional:
                     await fn(target, ws, value)
                 else:
@@ -285,6 +402,20 @@ async def _receive_loop(
             await _handler_failed(target, ws, req, conn_id)
         if target.close_code is not None:
             return target.close_code
+
+
+async def _not_a_frame(target: WebSocketResource, ws: Any, value: Any, conn_id: str | None) -> int:
+    """A receive method returned something that is not a frame (``None`` from
+    a stub socket, say): the connection ends instead of spinning on it.
+    """
+    log.debug(
+        "receive returned %s, not a frame: ending connection=%s resource=%s",
+        type(value).__name__,
+        conn_id,
+        type(target).__qualname__,
+    )
+    await _safe_close(ws, 1000)
+    return target.close_code or 1000
 
 
 def _stock_dispatch(target: WebSocketResource) -> bool:
@@ -306,26 +437,3 @@ async def _handler_failed(
     )
     target.close_code = target.close_code or target.handler_error_close_code
     await _safe_close(ws, target.close_code)
-
-
-async def _dispatch_with_hooks(
-    target: WebSocketResource, hooks: HookManager, req: Any, ws: Any, raw: str | bytes
-) -> None:
-    ctx = HookContext(HookEvent.BEFORE_RECEIVE, target=target, req=req, ws=ws, raw=raw)
-    try:
-        await hooks.run_before(HookEvent.BEFORE_RECEIVE, ctx)
-    except Exception as exc:  # noqa: BLE001 - a before-hook vetoes this frame only
-        log.warning("before_receive hook refused a frame on %s: %r", type(target).__qualname__, exc)
-        ctx.error = exc
-        ctx.event = HookEvent.AFTER_RECEIVE
-        await hooks.run_after(HookEvent.AFTER_RECEIVE, ctx)
-        return
-    try:
-        await target.dispatch(ws, ctx.raw if ctx.raw is not None else raw)
-    except Exception as exc:
-        ctx.error = exc
-        ctx.event = HookEvent.AFTER_RECEIVE
-        await hooks.run_after(HookEvent.AFTER_RECEIVE, ctx)
-        raise
-    ctx.event = HookEvent.AFTER_RECEIVE
-    await hooks.run_after(HookEvent.AFTER_RECEIVE, ctx)

@@ -4,7 +4,12 @@ A ``Dispatcher`` holds a native (or pure) ``TagTable`` that maps a frame's
 tag to a slot, and per slot an ``Entry`` with the handler and a prebuilt
 msgspec decoder. Unknown tags are therefore known before any payload is
 decoded. Convention handlers (``on_<snake_case(tag)>``) are indexed by their
-snake-case name at build time and cached per tag on first use.
+snake-case name at build time; the usual spellings of each (``send_message``,
+``sendMessage``, ``SendMessage``, ``send.message``, ``send-message``) are in
+the table from the start, and any other spelling is resolved per frame
+without being remembered: what a client sends never grows a cache or makes
+the table be rebuilt (issue 10: 1,100 distinct 10 KiB spellings of ``ping``
+used to pin 10 MiB per class and rebuild the table per spelling).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from .exceptions import FrameError, HandlerNotAsyncError, HandlerSignatureError
 from .handlers import MARK, HandlerInfo, inspect_handler, snake_case
 
 __all__ = [
+    "ADDED",
     "BINARY",
     "NULL_PAYLOAD",
     "REASONS",
@@ -38,7 +44,6 @@ __all__ = [
 RESERVED = frozenset(
     {"on_connect", "on_disconnect", "on_unhandled", "on_validation_error", "on_websocket"}
 )
-_CACHE_LIMIT = 1024
 _json_any = msgspec.json.Decoder()
 
 # What a missing or ``null`` payload is decoded as: JSON ``null`` into the
@@ -82,6 +87,8 @@ def reason_for(error: BaseException) -> str:
     """The reason string for an error ``TagTable.route`` raised."""
     if isinstance(error, FrameError):
         return _FRAME_REASONS.get(error.kind, INVALID_JSON)
+    if isinstance(error, RecursionError):
+        return TOO_DEEP
     return VALIDATION
 
 
@@ -107,8 +114,8 @@ def payload_decoder(payload_type: Any, strict: bool) -> Callable[[bytes], Any]:
     applies to a top-level Struct payload; nested Structs keep their own
     policy.
     """
-    if payload_type is Any or isinstance(payload_type, str):
-        return _json_any.decode
+    if payload_type is None or payload_type is Any or isinstance(payload_type, str):
+        return _json_any.decode  # no usable annotation: the decoded JSON
     if (
         strict
         and _is_struct(payload_type)
@@ -139,8 +146,12 @@ class Entry:
 
 
 # What a frame that is not JSON, not an envelope or not a valid payload
-# raises on its way through ``TagTable.route``.
-ROUTE_ERRORS = (FrameError, msgspec.ValidationError, msgspec.DecodeError)
+# raises on its way through ``TagTable.route``. ``RecursionError``: with
+# ``max_depth`` raised past what Python's recursion limit allows, msgspec
+# (and the pure scanner) give up on a deep payload with it; that is the
+# frame's fault, a validation failure (reason ``too_deep``), never a
+# handler crash (issue 10).
+ROUTE_ERRORS = (FrameError, msgspec.ValidationError, msgspec.DecodeError, RecursionError)
 
 
 # Sentinel entries (no handler) that ``WebSocketResource.route`` returns for
@@ -199,7 +210,6 @@ class Dispatcher:
 
     __slots__ = (
         "_by_name",
-        "_cache",
         "_key",
         "_limits",
         "_slots",
@@ -220,7 +230,6 @@ class Dispatcher:
     ) -> None:
         self.schema = schema
         self.conventions = conventions
-        self._cache: dict[str, Entry] = {}
         # Convention entries built now, not on the first frame: a payload
         # annotation msgspec cannot decode fails at class creation.
         self._by_name: dict[str, Entry] = (
@@ -235,6 +244,10 @@ class Dispatcher:
             self._key = "type"
             for tag, info in handlers.items():
                 self._add(tag, _entry(info, info.strict))
+            for name, entry in self._by_name.items():
+                for spelling in _spellings(name):
+                    if spelling not in self._slots:
+                        self._add(spelling, entry)
         else:
             self._key, members = _schema_members(schema)
             by_type: dict[Any, HandlerInfo] = {}
@@ -243,7 +256,8 @@ class Dispatcher:
                     if info.payload_type in by_type:
                         raise ValueError(
                             f"Duplicate payload type {info.payload_type.__name__!r}: handled by "
-                            f"{by_type[info.payload_type].fn.__name__!r} and {info.fn.__name__!r}"
+                            f"{by_type[info.payload_type].fn.__qualname__!r} and "
+                            f"{info.fn.__qualname__!r}"
                         )
                     by_type[info.payload_type] = info
             for tag, member in members.items():
@@ -268,32 +282,38 @@ class Dispatcher:
     def convention(self, tag: str) -> Entry | None:
         """Entry for an ``on_<snake_case(tag)>`` method (envelope format only).
 
-        The first frame with a new tag finds the method; the tag then joins
-        the table (bounded), so later frames route in one native call.
+        Keyed by the method's name, so nothing here depends on, or keeps,
+        the client's spelling: the lookup is ``snake_case`` (linear in the
+        tag) plus one dict probe in a dict fixed at class creation.
         """
-        entry = self._cache.get(tag)
-        if entry is not None or self.schema is not None:
-            return entry
-        entry = self._by_name.get(snake_case(tag))
-        if entry is None:
+        if self.schema is not None:
             return None
-        if len(self._cache) < _CACHE_LIMIT:
-            self._cache[tag] = entry
-            self._add(tag, entry)
-            self.table = self._build_table()
-        return entry
+        return self._by_name.get(snake_case(tag))
 
     @classmethod
     def build(cls, resource_cls: type, extra: dict[str, HandlerInfo] | None = None) -> Dispatcher:
-        """Collect decorated and convention handlers along the MRO."""
+        """Collect decorated, added and convention handlers along the MRO.
+
+        Per class, in MRO order from the base: handlers added to it with
+        ``add_handler`` (``ADDED``), then its decorated methods; a plain
+        ``async def`` that overrides a decorated method by name keeps that
+        tag, with the new function (published behaviour). ``extra`` (an
+        instance's own handlers) comes last.
+        """
         handlers: dict[str, HandlerInfo] = {}
         conventions: dict[str, HandlerInfo] = {}
+        by_name: dict[str, str] = {}  # method name -> tag of a decorated handler
         for klass in reversed(resource_cls.__mro__):
+            handlers.update(vars(klass).get(ADDED, {}))
             for name, value in vars(klass).items():
                 info = getattr(value, MARK, None)
                 if isinstance(info, HandlerInfo):
                     handlers[info.tag] = info
-                elif name.startswith("on_") and name not in RESERVED and inspect.isfunction(value):
+                    by_name[name] = info.tag
+                    continue
+                if name in by_name and inspect.iscoroutinefunction(value):
+                    handlers[by_name[name]] = _override(handlers[by_name[name]], value)
+                if name.startswith("on_") and name not in RESERVED and inspect.isfunction(value):
                     # An on_<tag> method is a handler by convention: a plain
                     # ``def`` or a shape that cannot take a payload is a
                     # mistake reported now, naming the class and method.
@@ -311,3 +331,44 @@ class Dispatcher:
             max_size=resource_cls.max_frame_size,  # type: ignore[attr-defined]
             max_depth=resource_cls.max_depth,  # type: ignore[attr-defined]
         )
+
+
+#: Class attribute holding the handlers ``Class.add_handler`` registered on
+#: that class (tag -> HandlerInfo); read by :meth:`Dispatcher.build`.
+ADDED = "_pachinko_added_handlers"
+
+
+def _override(old: HandlerInfo, fn: Any) -> HandlerInfo:
+    """``old``'s tag and strictness with the overriding function ``fn``.
+
+    The new function's own payload annotation wins; without one, the
+    overridden handler's payload type is kept (the override usually copies
+    the signature without repeating it).
+    """
+    info = inspect_handler(old.tag, fn, strict=old.strict)
+    if info.payload_type is None and old.payload_type is not None:
+        info = HandlerInfo(
+            old.tag, fn, old.payload_type, old.strict, info.payload_param, info.positional
+        )
+    return info
+
+
+def _spellings(name: str) -> list[str]:
+    """The usual tag spellings of convention method ``on_<name>``.
+
+    Fixed by the class's methods (at most five per method), never by
+    client input; each is kept only when it really maps back to ``name``.
+    """
+    words = name.split("_")
+    candidates = [
+        name,
+        ".".join(words),
+        "-".join(words),
+        words[0] + "".join(w[:1].upper() + w[1:] for w in words[1:]),
+        "".join(w[:1].upper() + w[1:] for w in words),
+    ]
+    out: list[str] = []
+    for spelling in candidates:
+        if spelling and spelling not in out and snake_case(spelling) == name:
+            out.append(spelling)
+    return out

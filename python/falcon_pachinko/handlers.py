@@ -35,9 +35,11 @@ _NO_TYPE: Any = inspect.Parameter.empty
 class HandlerInfo:
     """A registered handler: what it handles and how its payload decodes.
 
-    ``payload_type`` is the payload parameter's annotation (``Any`` when
-    unannotated); ``payload_param`` is its name, ``positional`` whether it
-    is the third positional parameter (the fast call path).
+    ``payload_type`` is the payload parameter's annotation, ``None`` when it
+    is missing or cannot be resolved (published: such payloads arrive as
+    decoded JSON); ``payload_param`` is its name, ``positional`` whether it
+    is the third positional parameter (the fast call path). ``handler`` is
+    the published name of ``fn``.
     """
 
     tag: str
@@ -46,6 +48,11 @@ class HandlerInfo:
     strict: bool = True
     payload_param: str = "payload"
     positional: bool = True
+
+    @property
+    def handler(self) -> HandlerFn:
+        """The handler function (published name; the same object as ``fn``)."""
+        return self.fn
 
 
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
@@ -64,11 +71,33 @@ def snake_case(tag: str) -> str:
 
 
 def _resolve_hints(fn: HandlerFn) -> dict[str, Any]:
-    """Annotations resolved to objects; unresolvable strings stay strings."""
+    """Annotations resolved to objects; unresolvable strings stay strings.
+
+    One unresolvable annotation (a forward reference to a name defined
+    later) must not cost the others theirs, so on failure each is resolved
+    on its own.
+    """
     try:
         return typing.get_type_hints(fn)
     except Exception:  # noqa: BLE001 - forward refs to names defined later
-        return dict(getattr(fn, "__annotations__", {}))
+        pass
+    hints: dict[str, Any] = {}
+    namespace = getattr(fn, "__globals__", {})
+    for name, annotation in getattr(fn, "__annotations__", {}).items():
+        try:
+            hints[name] = typing.get_type_hints(_Annotated(name, annotation), globalns=namespace)[
+                name
+            ]
+        except Exception:  # noqa: BLE001 - this one stays unresolved
+            hints[name] = annotation
+    return hints
+
+
+class _Annotated:
+    """A stand-in carrying one annotation, for ``typing.get_type_hints``."""
+
+    def __init__(self, name: str, annotation: Any) -> None:
+        self.__annotations__ = {name: annotation}
 
 
 def _check_callable_with_payload(
@@ -140,7 +169,9 @@ def inspect_handler(tag: str, fn: Any, *, strict: bool = True) -> HandlerInfo:
         chosen = annotated[0] if annotated else positional[2]
     _check_callable_with_payload(fn, tag, params, positional, chosen)
     hints = _resolve_hints(fn)
-    payload_type = hints.get(chosen.name, Any)
+    payload_type = hints.get(chosen.name)
+    if isinstance(payload_type, str):  # a forward reference nothing resolves
+        payload_type = None
     return HandlerInfo(
         tag=tag,
         fn=fn,

@@ -8,6 +8,7 @@ connection without receive hooks pays nothing per message.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Literal
@@ -43,6 +44,7 @@ EventType = (
     ]
 )
 _EVENTS = frozenset(e.value for e in HookEvent)
+log = logging.getLogger("falcon_pachinko.connection")
 
 
 def _event(event: str) -> HookEvent:
@@ -149,7 +151,7 @@ class HookManager:
     global hooks); ``ctx.target`` is always the target resource.
     """
 
-    __slots__ = ("_after", "_before", "global_hooks", "resources")
+    __slots__ = ("_after", "_before", "global_hooks", "has_receive_hooks", "resources")
 
     def __init__(self, *, global_hooks: HookCollection | None, resources: Sequence[Any]) -> None:
         self.global_hooks = global_hooks or HookCollection()
@@ -160,6 +162,10 @@ class HookManager:
         for event in HookEvent:
             self._before[event] = [(owner, h) for owner, coll in layers for h in coll.iter(event)]
         self._after = {event: list(reversed(hooks)) for event, hooks in self._before.items()}
+        # PERF: read by ``WebSocketResource.dispatch`` on every frame.
+        self.has_receive_hooks = bool(
+            self._before[HookEvent.BEFORE_RECEIVE] or self._before[HookEvent.AFTER_RECEIVE]
+        )
 
     def has(self, event: str) -> bool:
         """Whether any hook is registered for ``event`` along the chain."""
@@ -183,6 +189,50 @@ class HookManager:
         hooks = self._after[_event(event)]
         if hooks:
             await self._run(hooks, ctx)
+
+    async def around_receive(
+        self,
+        target: Any,
+        ws: Any,
+        raw: str | bytes,
+        step: Callable[[Any, str | bytes], Awaitable[None]],
+        *,
+        req: Any = None,
+    ) -> None:
+        """``before_receive`` hooks, ``step(ws, raw)``, ``after_receive`` hooks.
+
+        The layers are those from the router down to ``target`` (a parent
+        of the chain sees only its own and outer hooks). A before-hook that
+        raises vetoes this frame only: it is logged, the after-hooks see
+        ``ctx.error``, and the connection goes on. A failing step is seen by
+        the after-hooks as ``ctx.error`` and then re-raised. Hooks may
+        replace ``ctx.raw`` before the step.
+        """
+        chain = self._chain_to(target, HookEvent.BEFORE_RECEIVE)
+        if chain is None:
+            before = self._before[HookEvent.BEFORE_RECEIVE]
+            after = self._after[HookEvent.AFTER_RECEIVE]
+        else:
+            before = chain
+            after = (self._chain_to(target, HookEvent.AFTER_RECEIVE) or [])[::-1]
+        ctx = HookContext(HookEvent.BEFORE_RECEIVE, target=target, req=req, ws=ws, raw=raw)
+        try:
+            await self._run(before, ctx)
+        except Exception as exc:  # noqa: BLE001 - a before-hook vetoes this frame only
+            log.warning(
+                "before_receive hook refused a frame on %s: %r", type(target).__qualname__, exc
+            )
+            ctx.error, ctx.event = exc, HookEvent.AFTER_RECEIVE
+            await self._run(after, ctx)
+            return
+        try:
+            await step(ws, ctx.raw if ctx.raw is not None else raw)
+        except Exception as exc:
+            ctx.error, ctx.event = exc, HookEvent.AFTER_RECEIVE
+            await self._run(after, ctx)
+            raise
+        ctx.event = HookEvent.AFTER_RECEIVE
+        await self._run(after, ctx)
 
     # -- published API: one call per lifecycle step ---------------------------
     # Code written against the published HookManager drives hooks with these;

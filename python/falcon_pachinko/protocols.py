@@ -1,9 +1,11 @@
-"""The WebSocket surface the library relies on, and the frame receiver.
+"""The WebSocket surface the library relies on, and capability detection.
 
-``WebSocketLike`` is what resources and the router need from a connection:
-Falcon's ``falcon.asgi.WebSocket`` satisfies it, and so does the testing
-simulator. ``frame_receiver`` picks the cheapest way to receive whole frames
-(text or binary) from a given connection once, not per message.
+``WebSocketLike`` is the published protocol: ``accept``, ``close``,
+``send_media`` and ``receive_media``. Falcon's ``falcon.asgi.WebSocket``
+satisfies it, so does the testing simulator, and so does a four-method stub
+written against the published API. Anything richer (``receive()``,
+``receive_text()``, ``send_text()`` ...) is a capability found at run time
+with :func:`capability`, once per connection, not per message.
 """
 
 from __future__ import annotations
@@ -13,27 +15,51 @@ from typing import Any, Protocol, runtime_checkable
 
 import falcon.asgi
 
-__all__ = ["Receiver", "WebSocketLike", "falcon_receive_parts", "frame_receiver"]
+__all__ = [
+    "FRAME_RECEIVERS",
+    "Receiver",
+    "WebSocketLike",
+    "capability",
+    "falcon_receive_parts",
+    "frame_receiver",
+    "receives_frames",
+]
 
-Receiver = Callable[[], Awaitable[str | bytes]]
+Receiver = Callable[[], Awaitable[Any]]
 
 
 @runtime_checkable
 class WebSocketLike(Protocol):
-    """Minimal WebSocket interface (a subset of ``falcon.asgi.WebSocket``)."""
+    """Minimal WebSocket interface (published; a subset of ``falcon.asgi.WebSocket``)."""
 
-    @property
-    def subprotocols(self) -> tuple[str, ...]: ...
+    async def accept(self, subprotocol: str | None = None) -> None: ...
 
-    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None: ...
+    async def close(self, code: int = 1000) -> None: ...
 
-    async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
+    async def send_media(self, data: object) -> None: ...
 
-    async def send_text(self, payload: str) -> None: ...
+    async def receive_media(self) -> object: ...
 
-    async def send_data(self, payload: bytes | bytearray | memoryview) -> None: ...
 
-    async def receive_text(self) -> str: ...
+# Methods that return one whole frame (``str`` or ``bytes``), best first:
+# ``receive`` (the simulator: either type), then Falcon's typed ones.
+FRAME_RECEIVERS = ("receive", "receive_text", "receive_data", "receive_bytes")
+
+
+def capability(ws: Any, name: str) -> Callable[..., Any] | None:
+    """``ws``'s method ``name`` when it really has one, else ``None``.
+
+    NOTE: a class that subclasses ``WebSocketLike`` explicitly inherits the
+    protocol's bodiless stubs; such an inherited stub does not count as a
+    capability (calling it would return ``None``, not do the work).
+    """
+    method = getattr(ws, name, None)
+    if not callable(method):
+        return None
+    stub = getattr(WebSocketLike, name, None)
+    if stub is not None and getattr(method, "__func__", None) is stub:
+        return None
+    return method  # type: ignore[no-any-return]
 
 
 def falcon_receive_parts(ws: Any) -> tuple[Callable[[], None], Callable[[], Any]] | None:
@@ -51,13 +77,23 @@ def falcon_receive_parts(ws: Any) -> tuple[Callable[[], None], Callable[[], Any]
     return None
 
 
-def frame_receiver(ws: Any) -> Receiver:
-    """An ``async () -> str | bytes`` for WebSocket-like objects other than
+def frame_receiver(ws: Any) -> Receiver | None:
+    """An ``async () -> frame`` for WebSocket-like objects other than
     Falcon's (whose events the receive loop reads itself, see
-    :func:`falcon_receive_parts`): ``receive()`` returning ``str | bytes``
-    (the simulator has it), else ``receive_text()``.
+    :func:`falcon_receive_parts`), or ``None`` when ``ws`` has none of
+    :data:`FRAME_RECEIVERS`.
     """
-    receive_any = getattr(ws, "receive", None)
-    if callable(receive_any):
-        return receive_any  # type: ignore[no-any-return]
-    return ws.receive_text  # type: ignore[no-any-return]
+    for name in FRAME_RECEIVERS:
+        method = capability(ws, name)
+        if method is not None:
+            return method
+    return None
+
+
+def receives_frames(ws: Any) -> bool:
+    """Whether the router can run a receive loop on ``ws``.
+
+    ``receive_media`` alone does not count: it yields decoded JSON, not
+    frames, and the published router only did the handshake on such sockets.
+    """
+    return falcon_receive_parts(ws) is not None or frame_receiver(ws) is not None

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import types
 from collections.abc import Callable, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from .dispatch import (
+    ADDED,
     BINARY,
     BINARY_REASON,
     INVALID_JSON,
@@ -43,6 +45,86 @@ dispatch_log = logging.getLogger("falcon_pachinko.dispatch")
 
 # Close codes a resource may choose for frames it refuses (RFC 6455 §7.4.1).
 INVALID_FRAME_CODES = frozenset({1003, 1007, 1008})
+# What the ``state`` setter requires of a replacement (published check).
+_STATE_METHODS = ("__getitem__", "__setitem__", "__iter__")
+
+
+class _AddHandlerMethod(Protocol):
+    def __call__(
+        self, tag: str, fn: Callable[..., Any], *, payload_type: Any = None, strict: bool = True
+    ) -> None: ...
+
+
+def _handler_info(tag: str, fn: Any, payload_type: Any, strict: bool) -> HandlerInfo:
+    """Validate ``fn`` (a function or bound method) and fix its payload type."""
+    target = getattr(fn, "__func__", fn)
+    info = inspect_handler(tag, target, strict=strict)
+    if payload_type is not None:
+        info = HandlerInfo(tag, target, payload_type, strict, info.payload_param, info.positional)
+    return info
+
+
+def _rebuild(cls: type[WebSocketResource]) -> None:
+    """Rebuild the dispatch table of ``cls`` and of every subclass below it."""
+    cls._dispatcher = Dispatcher.build(cls)
+    cls.handlers = {e.info.tag: e.info for e in cls._dispatcher.entries if e.info}
+    for sub in cls.__subclasses__():
+        _rebuild(sub)
+
+
+def _add_to_class(
+    cls: type[WebSocketResource],
+    tag: str,
+    fn: Callable[..., Any],
+    *,
+    payload_type: Any = None,
+    strict: bool = True,
+) -> None:
+    """``Class.add_handler``: every connection of ``cls`` (and its subclasses)."""
+    info = _handler_info(tag, fn, payload_type, strict)
+    before = vars(cls).get(ADDED)
+    setattr(cls, ADDED, {**(before or {}), tag: info})
+    try:
+        _rebuild(cls)
+    except BaseException:  # e.g. an undecodable payload type: leave cls as it was
+        if before is None:
+            delattr(cls, ADDED)
+        else:
+            setattr(cls, ADDED, before)
+        _rebuild(cls)
+        raise
+
+
+def _add_to_instance(
+    self: WebSocketResource,
+    tag: str,
+    fn: Callable[..., Any],
+    *,
+    payload_type: Any = None,
+    strict: bool = True,
+) -> None:
+    """``resource.add_handler``: this instance only; its table is rebuilt once."""
+    info = _handler_info(tag, fn, payload_type, strict)
+    extra = {**self.__dict__.get("_extra_handlers", {}), tag: info}
+    dispatcher = Dispatcher.build(type(self), extra)
+    self.__dict__["_extra_handlers"] = extra
+    self.__dict__["_dispatcher"] = dispatcher
+    self.__dict__["handlers"] = {e.info.tag: e.info for e in dispatcher.entries if e.info}
+
+
+class _AddHandler:
+    """``add_handler(tag, fn, *, payload_type=None, strict=True)``.
+
+    On the class it registers class-wide (published: a classmethod); on an
+    instance, for that instance only (what a per-connection resource needs
+    when handlers depend on ``on_connect``). ``fn`` is called as
+    ``fn(resource, ws, payload)``; a bound method's function is used.
+    """
+
+    def __get__(self, instance: Any, owner: type[Any]) -> _AddHandlerMethod:
+        if instance is None:
+            return types.MethodType(_add_to_class, owner)
+        return types.MethodType(_add_to_instance, instance)
 
 
 class WebSocketResource:
@@ -88,6 +170,7 @@ class WebSocketResource:
     _manager: WebSocketConnectionManager | None = None
     _hook_manager: HookManager | None = None
     _request_path: str | None = None
+    _request: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -120,6 +203,15 @@ class WebSocketResource:
 
     @state.setter
     def state(self, value: MutableMapping[str, Any]) -> None:
+        # Published check: anything dict-like will do (a Redis-hash proxy),
+        # but a value that cannot be read, written and iterated would only
+        # fail later, inside a handler.
+        missing = [m for m in _STATE_METHODS if not callable(getattr(value, m, None))]
+        if missing:
+            raise TypeError(
+                f"state must be a mapping supporting __getitem__, __setitem__ and __iter__; "
+                f"{type(value).__name__} lacks {', '.join(missing)}"
+            )
         self.__dict__["_state"] = value
 
     # -- lifecycle (override) -------------------------------------------------
@@ -149,12 +241,18 @@ class WebSocketResource:
 
     # -- dispatch ---------------------------------------------------------------
 
-    def route(self, raw: str | bytes) -> tuple[Entry, Any]:
+    # NOTE: the library's own machinery has private names only (``_route``,
+    # ``_fallback``, ``_close``, ``_dispatch_frame``): user code freely sets
+    # attributes such as ``self.route = "lobby"``, ``self.fallback = []`` or
+    # ``self.close = ...`` (DESIGN §6.3), which must neither break dispatch
+    # nor fail a type check against a method of the same name.
+
+    def _route(self, raw: str | bytes) -> tuple[Entry, Any]:
         """The synchronous half of dispatch: ``(entry, value)`` for one frame.
 
         A normal entry has ``fn`` set and ``value`` is the decoded payload.
         Frames that cannot be dispatched yield a sentinel entry with no
-        ``fn`` for :meth:`fallback`; ``value`` is then the error (``REFUSED``)
+        ``fn`` for :meth:`_fallback`; ``value`` is then the error (``REFUSED``)
         or the reason string (``UNHANDLED``, ``BINARY``).
         """
         if type(raw) is bytes and self.binary_frames != "dispatch":
@@ -164,12 +262,8 @@ class WebSocketResource:
         d = self._dispatcher
         try:
             entry, value = d.table.route(raw)
-            if entry is None:  # no route for this tag: a convention handler?
-                if d.convention(value) is None:
-                    return UNHANDLED, UNKNOWN_TYPE
-                entry, value = d.table.route(raw)
-                if entry is None:  # the convention cache is full
-                    entry, value = self._convention_slow(d, raw)
+            if entry is None:  # not in the table: a convention handler?
+                entry, value = self._convention_slow(d, raw)
         except ROUTE_ERRORS as exc:
             return REFUSED, exc
         except TypeError:  # not str or bytes: a socket handed over something else
@@ -178,14 +272,15 @@ class WebSocketResource:
 
     @staticmethod
     def _convention_slow(d: Dispatcher, raw: str | bytes) -> tuple[Entry, Any]:
+        """A spelling the table does not hold: map it to a method, remember nothing."""
         _slot, tag, payload = d.table.scan(raw)
         entry = d.convention(tag)
         if entry is None:
             return UNHANDLED, UNKNOWN_TYPE
         return entry, entry.decode(NULL_PAYLOAD if payload is None else payload)
 
-    async def fallback(self, ws: Any, raw: str | bytes, entry: Entry, error: Any) -> None:
-        """What happens to a frame :meth:`route` could not give to a handler.
+    async def _fallback(self, ws: Any, raw: str | bytes, entry: Entry, error: Any) -> None:
+        """What happens to a frame :meth:`_route` could not give to a handler.
 
         Exactly one outcome per frame, after one DEBUG line and one count.
         """
@@ -196,11 +291,11 @@ class WebSocketResource:
         reason = error if isinstance(error, str) else UNKNOWN_TYPE
         self._not_dispatched(reason, None)
         if entry is BINARY and self.binary_frames == "close":
-            await self.close(ws, 1003)
+            await self._close(ws, 1003)
         else:
             await self.on_unhandled(ws, raw)
 
-    def _not_dispatched(self, reason: str, error: Exception | None) -> None:
+    def _not_dispatched(self, reason: str, error: BaseException | None) -> None:
         """Log (DEBUG) and count one frame that reaches no handler.
 
         Runs only off the fast path: frames that reach a handler never get here.
@@ -218,56 +313,53 @@ class WebSocketResource:
             manager.count_unhandled(self.connection_id, reason)
 
     async def dispatch(self, ws: Any, raw: str | bytes) -> None:
-        """Dispatch one frame to its handler (used by the receive loop and tests)."""
-        entry, value = self.route(raw)
+        """Dispatch one frame to its handler (used by the receive loop and tests).
+
+        The ``before_receive``/``after_receive`` hooks of the bound hook
+        manager run around it (the default manager, this resource's own
+        hooks, is bound on first use when none is). The receive loop calls
+        this method rather than running the hooks itself, so an override
+        that calls ``super().dispatch`` keeps them, and they never run twice.
+        """
+        hooks = self._hook_manager
+        if hooks is None:
+            hooks = type(self).bind_default_hook_manager(self)
+        if hooks.has_receive_hooks:
+            await hooks.around_receive(self, ws, raw, self._dispatch_frame, req=self._request)
+        else:
+            await self._dispatch_frame(ws, raw)
+
+    async def _dispatch_frame(self, ws: Any, raw: str | bytes) -> None:
+        """Route one frame and call its handler or fallback (no hooks)."""
+        entry, value = self._route(raw)
         fn = entry.fn
         if fn is None:
-            await self.fallback(ws, raw, entry, value)
+            await self._fallback(ws, raw, entry, value)
         elif entry.positional:
             await fn(self, ws, value)
         else:
             await fn(self, ws, **{entry.param: value})
 
-    async def _refuse(self, ws: Any, raw: str | bytes, error: Exception) -> None:
+    async def _refuse(self, ws: Any, raw: str | bytes, error: BaseException) -> None:
         """A frame that cannot be dispatched: close, else the hook, else on_unhandled."""
         if isinstance(error, FrameError) and error.kind == "too_large":
-            await self.close(ws, 1009)
+            await self._close(ws, 1009)
             return
         if self.invalid_frame_close_code is not None:
-            await self.close(ws, self.invalid_frame_close_code)
+            await self._close(ws, self.invalid_frame_close_code)
             return
         if self.on_validation_error is not None:
             await self.on_validation_error(ws, raw, error)
         else:
             await self.on_unhandled(ws, raw)
 
-    async def close(self, ws: Any, code: int = 1000, reason: str | None = None) -> None:
+    async def _close(self, ws: Any, code: int = 1000, reason: str | None = None) -> None:
         """Close the connection with ``code``; the receive loop ends after it."""
         if self.close_code is None:
             self.close_code = code
         await ws.close(code) if reason is None else await ws.close(code, reason)
 
-    def add_handler(
-        self,
-        tag: str,
-        fn: Callable[..., Any],
-        *,
-        payload_type: Any = None,
-        strict: bool = True,
-    ) -> None:
-        """Register a handler on this instance (``fn(self, ws, payload)`` or a
-        bound method); rebuilds this instance's dispatch table once.
-        """
-        target = getattr(fn, "__func__", fn)
-        info = inspect_handler(tag, target, strict=strict)
-        if payload_type is not None:
-            info = HandlerInfo(
-                tag, target, payload_type, strict, info.payload_param, info.positional
-            )
-        extra = {i.tag: i for i in self.__dict__.get("_extra_handlers", {}).values()}
-        extra[tag] = info
-        self.__dict__["_extra_handlers"] = extra
-        self._dispatcher = Dispatcher.build(type(self), extra)  # type: ignore[misc]
+    add_handler = _AddHandler()
 
     # -- nesting ---------------------------------------------------------------
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import falcon
 
 from ._router_compat import ResourceFactory, SimulatorFactory, compile_uri_template
-from .connection import NOT_FOUND_CLOSE, can_deny, deny, serve_connection
+from .connection import NOT_FOUND_CLOSE, can_deny, close_unaccepted, deny, serve_connection
 from .hooks import HookCollection
+from .protocols import receives_frames
 from .routing import RouteMatcher, canonical_path, normalize_path
 
 if TYPE_CHECKING:
@@ -100,7 +101,16 @@ class WebSocketRouter:
         ``callable(route_partial) -> resource``; lets a DI container build
         resources (see :class:`falcon_pachinko.di.ServiceContainer`).
     simulator_factory:
-        Factory the testing harness uses to create simulated connections.
+        ``simulator_factory(req, ws)`` returns (or returns an awaitable of)
+        the socket to serve in place of ``ws`` (published; test doubles).
+        The router then only does the handshake, as the published one did.
+    receive_loop:
+        ``None`` (default): run the receive loop unless the router has a
+        ``simulator_factory`` or the socket is not Falcon's and has no
+        method that receives frames (``receive``, ``receive_text``,
+        ``receive_data``, ``receive_bytes``); then only the handshake is
+        done (accept or close) and the responder returns. ``True`` or
+        ``False`` force either.
     """
 
     def __init__(
@@ -108,11 +118,15 @@ class WebSocketRouter:
         *,
         name: str | None = None,
         resource_factory: ResourceFactoryFn | None = None,
-        simulator_factory: Callable[..., Any] | None = None,
+        simulator_factory: SimulatorFactory | None = None,
+        receive_loop: bool | None = None,
     ) -> None:
+        if receive_loop not in (None, True, False):
+            raise TypeError("receive_loop must be None, True or False")
         self.name = name
         self.resource_factory = resource_factory
         self.simulator_factory = simulator_factory
+        self.receive_loop = receive_loop
         self.global_hooks = HookCollection()
         self._routes: list[_Route] = []
         self._names: dict[str, _Route] = {}
@@ -193,26 +207,49 @@ class WebSocketRouter:
         await self.on_websocket(req, ws)
 
     def _prefix_for(self, req: Any) -> str:
-        if self._mount_prefix is not None:
-            return self._mount_prefix
-        template = getattr(req, "uri_template", None) or getattr(req, "path_template", None)
-        if not template:
-            return ""
-        cut = template.find("/{")
-        return canonical_path(template if cut < 0 else template[:cut]).rstrip("/")
+        """The prefix this request was routed under.
+
+        Mounted: the mount prefix, and a ``req`` whose template (Falcon's
+        ``uri_template``, or a duck-typed ``path_template``) is not under it
+        was not meant for this router: ``HTTPNotFound`` (published).
+        Unmounted: learnt from the template (``/ws/{path:path}`` -> ``/ws``).
+        """
+        template = getattr(req, "path_template", None) or getattr(req, "uri_template", None)
+        static = ""
+        if isinstance(template, str) and template:
+            cut = template.find("/{")
+            static = canonical_path(template if cut < 0 else template[:cut]).rstrip("/")
+        if self._mount_prefix is None:
+            return static
+        prefix = self._mount_prefix
+        if static and not (static == prefix or static.startswith(prefix + "/")):
+            raise falcon.HTTPNotFound(
+                description=f"path_template {template!r} does not match router mount "
+                f"{prefix or '/'!r}"
+            )
+        return prefix
 
     async def on_websocket(self, req: Any, ws: Any, **_params: Any) -> None:
         """Falcon responder: resolve the path, then run the connection to its end.
 
         No route: the client gets HTTP 404 where the server supports the
         denial-response extension; otherwise ``falcon.HTTPNotFound`` is
-        raised (Falcon closes with 3404, and the server answers 403).
+        raised (Falcon closes with 3404, and the server answers 403). A
+        resource factory or constructor that raises closes the socket once
+        (``ws.close()``) and the exception propagates.
         """
         path = req.path
         prefix = self._prefix_for(req)
+        if self.simulator_factory is not None:
+            made = self.simulator_factory(req, ws)
+            ws = await made if inspect.isawaitable(made) else made
         resolved = None
         if not prefix or path == prefix or path.startswith(prefix + "/"):
-            resolved = self._resolve(path[len(prefix) :] or "/")
+            try:
+                resolved = self._resolve(path[len(prefix) :] or "/")
+            except BaseException:
+                await close_unaccepted(ws)
+                raise
         if resolved is None:
             log.debug("connection rejected: no route for path=%s", path)
             if can_deny(req, ws):
@@ -223,8 +260,20 @@ class WebSocketRouter:
         context = getattr(req, "context", None)
         manager: WebSocketConnectionManager | None = getattr(context, "ws_connection_manager", None)
         await serve_connection(
-            chain, req, ws, params, global_hooks=self.global_hooks, manager=manager
+            chain,
+            req,
+            ws,
+            params,
+            global_hooks=self.global_hooks,
+            manager=manager,
+            receive_loop=self._loops(ws),
         )
+
+    def _loops(self, ws: Any) -> bool:
+        """Whether to run the receive loop on ``ws`` (see ``receive_loop``)."""
+        if self.receive_loop is not None:
+            return self.receive_loop
+        return self.simulator_factory is None and receives_frames(ws)
 
     def _build(self, factory: Callable[..., Any]) -> WebSocketResource:
         if self.resource_factory is not None:
@@ -251,7 +300,7 @@ class WebSocketRouter:
         """Resolve ``path`` below ``parent`` through its subroutes, ``MAX_NESTING`` deep."""
         if depth > MAX_NESTING:
             return None
-        for matcher, factory in parent.subroutes:
+        for matcher, factory in parent.__dict__.get("_subroutes", ()):
             params = matcher.match(path)
             if params is not None:
                 return [self._child(parent, factory)], params
