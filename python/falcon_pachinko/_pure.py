@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ._purefast import fast_scan
 from .exceptions import FrameError, WebSocketConnectionNotFoundError
 
 __all__ = ["ACCEL_ABI", "FanoutHub", "TagTable", "scan_frame"]
@@ -215,7 +216,7 @@ def _to_bytes(frame: str | bytes) -> tuple[bytes, bool]:
 
 
 def _scan(
-    frame: str | bytes, key: bytes, max_size: int, max_depth: int
+    frame: str | bytes, key: bytes, max_size: int, max_depth: int, key_text: str
 ) -> tuple[str, bytes | None]:
     buf, validate = _to_bytes(frame)
     if len(buf) > max_size:
@@ -225,6 +226,11 @@ def _scan(
             buf.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise FrameError("utf8", exc.start) from None
+    # Valid frames are answered at C speed (see _purefast); the walk below
+    # is the specification and decides every case the fast path declines.
+    found = fast_scan(buf, key_text, max_depth)
+    if found is not None:
+        return found
     s = _Scanner(buf, max_depth)
     start = s.ws(0)
     if s.peek(start) != 0x7B:
@@ -266,7 +272,7 @@ def scan_frame(
     TypeError
         When ``frame`` is neither ``str`` nor ``bytes``.
     """
-    return _scan(frame, key.encode("utf-8"), max_size, max_depth)
+    return _scan(frame, key.encode("utf-8"), max_size, max_depth, key)
 
 
 class TagTable:
@@ -310,7 +316,7 @@ class TagTable:
 
     def scan(self, frame: str | bytes) -> tuple[int, str, bytes | None]:
         """Scan ``frame`` and look its tag up: ``(slot, tag, payload_or_None)``."""
-        tag, payload = _scan(frame, self._key_bytes, self.max_size, self.max_depth)
+        tag, payload = _scan(frame, self._key_bytes, self.max_size, self.max_depth, self.key)
         return self._slots.get(tag, -1), tag, payload
 
     def route(self, frame: str | bytes) -> tuple[Any, Any]:
@@ -324,7 +330,7 @@ class TagTable:
         tag without a route. ``FrameError`` and the decoder's own exceptions
         propagate.
         """
-        tag, payload = _scan(frame, self._key_bytes, self.max_size, self.max_depth)
+        tag, payload = _scan(frame, self._key_bytes, self.max_size, self.max_depth, self.key)
         slot = self._slots.get(tag, -1)
         if not 0 <= slot < len(self._routes):
             return None, tag
