@@ -26,6 +26,20 @@ DEFAULT_MAX_DEPTH = 64
 _WS = re.compile(rb"[ \t\n\r]*")
 _STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
 _NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_SCALAR = (
+    rb'(?:"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"'
+    rb"|-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+|true|false|null)"
+)
+_KEY = rb'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"'
+_SPACE = rb"[ \t\n\r]*+"
+#: Runs of ``scalar ,`` in an array and of ``scalar , "key" :`` in a nested
+#: object, consumed in one C-speed match: the walk below spends a Python
+#: iteration per token only on containers and at the token that fails, so a
+#: token-dense frame with a late error is not a second of blocked loop.
+_ARRAY_RUN = re.compile(b"(?:" + _SPACE + _SCALAR + _SPACE + b",)*+")
+_OBJECT_RUN = re.compile(
+    b"(?:" + _SPACE + _SCALAR + _SPACE + b"," + _SPACE + _KEY + _SPACE + b":)*+"
+)
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _SIMPLE_ESCAPES = frozenset(b'"\\/bfnrt')
 _LITERALS = {ord("t"): b"true", ord("f"): b"false", ord("n"): b"null"}
@@ -112,7 +126,11 @@ class _Scanner:
     def value(self, i: int, depth: int) -> int:
         """Validate one value inside a container at ``depth`` (no recursion)."""
         stack: list[int] = []
+        buf = self.buf
         while True:
+            if stack:
+                run = _ARRAY_RUN if stack[-1] == 0x5D else _OBJECT_RUN
+                i = run.match(buf, i).end()  # type: ignore[union-attr]  # matches ""
             i = self.ws(i)
             c = self.peek(i)
             close = _OPEN.get(c)
