@@ -127,3 +127,19 @@ bench: build
 
 clean:
 	rm -rf dist target $(VENV) python/falcon_pachinko/_native*.so
+
+# Not part of `make test`: each cargo-fuzz target (nightly) and the long
+# hypothesis differential run for FUZZ_SECONDS. Crashing inputs stay in
+# fuzz/artifacts/<target>/, which `make test` replays
+# (tests/accel/test_frame_soak.py::test_fuzz_artifacts); commit them.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := frame_scan tag_table hub_ops
+.PHONY: fuzz
+fuzz: build
+	set -e; for target in $(FUZZ_TARGETS); do \
+		LD_LIBRARY_PATH=$(LIBDIR) cargo +nightly fuzz run -O $$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1; \
+	done
+	FALCON_PACHINKO_HYPOTHESIS=slow FALCON_PACHINKO_IMPL=native timeout $(FUZZ_SECONDS) \
+		$(BIN)/pytest tests/accel/test_frame_soak.py -q -x --hypothesis-show-statistics \
+		|| test $$? -eq 124

@@ -13,6 +13,15 @@ import os
 from types import ModuleType
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+#: ``FALCON_PACHINKO_HYPOTHESIS=slow`` (set by ``make fuzz``, which bounds the
+#: run with FUZZ_SECONDS) turns the soak tests into long differential runs.
+settings.register_profile(
+    "slow", max_examples=10_000_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+if os.environ.get("FALCON_PACHINKO_HYPOTHESIS") == "slow":
+    settings.load_profile("slow")
 
 
 @pytest.fixture(params=["pure", "native"])

@@ -1,0 +1,202 @@
+//! Arbitrary operation sequences on the fan-out hub core, against a model.
+//!
+//! Each input byte pair is one operation on a small id/room/user space, so
+//! collisions (duplicate adds, leaving twice, removing mid-broadcast) are
+//! frequent. After every step the hub's membership, outbox bounds and drop
+//! counters must equal a plain-map model of the documented semantics.
+#![no_main]
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use _native::fanout::{Delivery, HubError, Hub, Policy, Target};
+use libfuzzer_sys::fuzz_target;
+
+const IDS: [&str; 4] = ["a", "b", "c", "d"];
+const ROOMS: [&str; 3] = ["r0", "r1", "é"];
+const USERS: [&str; 2] = ["u0", "u1"];
+
+#[derive(Default, Clone)]
+struct Model {
+    busy: bool,
+    closing: bool,
+    outbox: usize,
+    dropped: u64,
+    rooms: BTreeSet<&'static str>,
+    user: Option<&'static str>,
+}
+
+fn deliver(m: &mut Model, policy: Policy, capacity: usize, total: &mut u64) -> Delivery {
+    if m.closing {
+        m.dropped += 1;
+        *total += 1;
+        return Delivery::Dropped;
+    }
+    if !m.busy {
+        return Delivery::Direct;
+    }
+    if m.outbox < capacity {
+        m.outbox += 1;
+        return Delivery::Queued;
+    }
+    match policy {
+        Policy::DropNewest => {
+            m.dropped += 1;
+            *total += 1;
+            Delivery::Dropped
+        }
+        Policy::DropOldest => {
+            m.dropped += 1;
+            *total += 1;
+            Delivery::Queued
+        }
+        Policy::Close => {
+            let lost = 1 + m.outbox as u64;
+            m.closing = true;
+            m.dropped += lost;
+            *total += lost;
+            m.outbox = 0;
+            Delivery::Close
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&head, ops)) = data.split_first() else {
+        return;
+    };
+    let policy = [Policy::DropOldest, Policy::DropNewest, Policy::Close][usize::from(head % 3)];
+    let capacity = usize::from(head / 3 % 4) + 1;
+    let mut hub: Hub<u8, u32> = Hub::new(capacity, policy);
+    let mut model: BTreeMap<&'static str, Model> = BTreeMap::new();
+    let mut total = 0u64;
+    let mut frame = 0u32;
+    for pair in ops.chunks_exact(2) {
+        let (op, arg) = (pair[0] % 11, pair[1]);
+        let id = IDS[usize::from(arg) % IDS.len()];
+        let room = ROOMS[usize::from(arg >> 2) % ROOMS.len()];
+        let user = USERS[usize::from(arg >> 4) % USERS.len()];
+        let known = model.contains_key(id);
+        let not_found = if known { Ok(()) } else { Err(HubError::NotFound) };
+        match op {
+            0 => {
+                let want = if known { Err(HubError::Duplicate) } else { Ok(()) };
+                assert_eq!(hub.add(id, arg), want);
+                model.entry(id).or_default();
+            }
+            1 => {
+                assert_eq!(hub.remove(id).is_some(), model.remove(id).is_some());
+            }
+            2 => {
+                assert_eq!(hub.join(id, room), not_found);
+                if let Some(m) = model.get_mut(id) {
+                    m.rooms.insert(room);
+                }
+            }
+            3 => {
+                assert_eq!(hub.leave(id, room), not_found);
+                if let Some(m) = model.get_mut(id) {
+                    m.rooms.remove(room);
+                }
+            }
+            4 => {
+                let who = (arg & 1 == 0).then_some(user);
+                assert_eq!(hub.set_user(id, who), not_found);
+                if let Some(m) = model.get_mut(id) {
+                    m.user = who;
+                }
+            }
+            5 => {
+                assert_eq!(hub.mark_busy(id), not_found);
+                if let Some(m) = model.get_mut(id) {
+                    m.busy = true;
+                }
+            }
+            6 => {
+                let lost = hub.mark_closing(id);
+                match model.get_mut(id) {
+                    None => assert_eq!(lost, Err(HubError::NotFound)),
+                    Some(m) if m.closing => assert_eq!(lost, Ok(0)),
+                    Some(m) => {
+                        assert_eq!(lost, Ok(m.outbox));
+                        m.closing = true;
+                        m.dropped += m.outbox as u64;
+                        total += m.outbox as u64;
+                        m.outbox = 0;
+                    }
+                }
+            }
+            7 => {
+                let popped = hub.pop(id);
+                if let Some(m) = model.get_mut(id) {
+                    assert_eq!(popped.is_some(), m.outbox > 0);
+                    if m.outbox > 0 {
+                        m.outbox -= 1;
+                    } else {
+                        m.busy = false;
+                    }
+                } else {
+                    assert!(popped.is_none());
+                }
+            }
+            8..=10 => {
+                frame += 1;
+                let target = match op {
+                    8 => Target::Room(room),
+                    9 => Target::User(user),
+                    _ => Target::All,
+                };
+                let excluded: HashSet<&str> = (arg & 0x40 != 0).then_some(id).into_iter().collect();
+                let mut seen: Vec<(String, Delivery)> = Vec::new();
+                hub.fanout(target, &excluded, &mut || frame, &mut |d, conn| {
+                    seen.push((conn.id.clone(), d));
+                });
+                let mut expected: Vec<(String, Delivery)> = Vec::new();
+                for (cid, m) in &mut model {
+                    let addressed = match target {
+                        Target::Room(r) => m.rooms.contains(r),
+                        Target::User(u) => m.user == Some(u),
+                        Target::All => true,
+                    };
+                    if addressed && !excluded.contains(cid) {
+                        expected.push(((*cid).to_owned(), deliver(m, policy, capacity, &mut total)));
+                    }
+                }
+                seen.sort_by(|x, y| x.0.cmp(&y.0));
+                assert_eq!(seen, expected);
+            }
+            _ => unreachable!(),
+        }
+        // Invariants after every operation.
+        assert_eq!(hub.len(), model.len());
+        assert_eq!(hub.dropped_total(), total);
+        for room in ROOMS {
+            let mut members: Vec<&str> = hub.members(room);
+            members.sort_unstable();
+            let want: Vec<&str> = model
+                .iter()
+                .filter(|(_, m)| m.rooms.contains(room))
+                .map(|(id, _)| *id)
+                .collect();
+            assert_eq!(members, want);
+            assert_eq!(hub.room_size(room), want.len());
+        }
+        for user in USERS {
+            let mut members: Vec<&str> = hub.user_members(user);
+            members.sort_unstable();
+            let want: Vec<&str> = model
+                .iter()
+                .filter(|(_, m)| m.user == Some(user))
+                .map(|(id, _)| *id)
+                .collect();
+            assert_eq!(members, want);
+        }
+        for (id, m) in &model {
+            let conn = hub.get(id).expect("registered");
+            assert!(conn.outbox.len() <= capacity);
+            assert_eq!(
+                (conn.outbox.len(), conn.busy, conn.closing, conn.dropped),
+                (m.outbox, m.busy, m.closing, m.dropped)
+            );
+        }
+    }
+});
