@@ -202,8 +202,8 @@ impl TagTable {
     /// tag (`value` is the decoder applied to the payload bytes, or to the
     /// whole frame with `whole_frame`; a missing or `null` payload is decoded
     /// from `b"null"`, so the handler's annotation decides whether `None` is
-    /// valid; `None` for a slot without a decoder), `(None, tag)` for a tag
-    /// without a route. `FrameError` and the decoder's own exceptions
+    /// valid; `None` for a slot without a decoder), `(None, (tag, payload))`
+    /// for a tag without a route (the scan's own result: never rescanned). `FrameError` and the decoder's own exceptions
     /// propagate.
     fn route<'py>(
         &self,
@@ -217,13 +217,16 @@ impl TagTable {
                 .and_then(|(slot, _)| usize::try_from(slot).ok())
                 .and_then(|slot| self.routes.get(slot));
             let Some((entry, decode)) = routed else {
-                return PyTuple::new(
+                // A miss hands back what the scan found, so the caller can
+                // resolve a convention spelling without scanning again.
+                let found = PyTuple::new(
                     py,
                     [
-                        py.None().into_bound(py),
                         PyString::new(py, &s.tag).into_any(),
+                        payload_obj(py, s.payload),
                     ],
-                );
+                )?;
+                return PyTuple::new(py, [py.None().into_bound(py), found.into_any()]);
             };
             let value = match (decode, self.whole_frame, s.payload) {
                 (None, _, _) => py.None().into_bound(py),

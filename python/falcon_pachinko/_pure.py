@@ -344,14 +344,15 @@ class TagTable:
         applied to the payload bytes (or to the whole frame with
         ``whole_frame``); a missing or ``null`` payload is decoded from
         ``b"null"``, so the handler's annotation decides whether ``None`` is
-        valid; ``None`` for a slot without a decoder. ``(None, tag)`` for a
-        tag without a route. ``FrameError`` and the decoder's own exceptions
+        valid; ``None`` for a slot without a decoder. ``(None, (tag,
+        payload))`` for a tag without a route (what the scan found, so a
+        miss is never scanned again). ``FrameError`` and the decoder's own exceptions
         propagate.
         """
         tag, payload = _scan(frame, self._key_bytes, self.max_size, self.max_depth, self.key)
         slot = self._slots.get(tag, -1)
         if not 0 <= slot < len(self._routes):
-            return None, tag
+            return None, (tag, payload)
         entry, decode = self._routes[slot]
         if decode is None:
             return entry, None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import falcon.asgi
 from falcon.errors import WebSocketDisconnected
 
-from .dispatch import ROUTE_ERRORS
+from ._receive import DISCONNECT, RawReceiver, own_receive, watched
 from .hooks import HookCollection, HookContext, HookEvent, HookManager
 from .protocols import falcon_receive_parts, frame_receiver
 
@@ -282,6 +282,9 @@ async def _serve(
         await deny(req, ws, 403, UNAUTHORISED_CLOSE)
         return
     subprotocol = None
+    # Before accept (which would start Falcon's receive pump): the loop
+    # reads the server's receive itself unless the resource opts out.
+    receiver = None if not receive_loop or target.buffered_receive else own_receive(ws)
     try:
         if getattr(ws, "unaccepted", True):
             subprotocol = choose_subprotocol(
@@ -312,12 +315,14 @@ async def _serve(
         return
     code = 1000
     try:
-        code = await _receive_loop(target, hooks, req, ws, conn_id)
+        code = await _receive_loop(target, hooks, req, ws, conn_id, receiver=receiver)
     except asyncio.CancelledError:
         code = GOING_AWAY
         await _safe_close(ws, GOING_AWAY)
         raise
     finally:
+        if receiver is not None:
+            receiver.close()
         if manager is not None and conn_id is not None and target.close_code is None:
             # The manager closed it (slow peer, shutdown): report that code,
             # not the generic one the receive side saw.
@@ -342,30 +347,42 @@ async def _teardown(
 
 
 async def _receive_loop(
-    target: WebSocketResource, hooks: HookManager, req: Any, ws: Any, conn_id: str | None
+    target: WebSocketResource,
+    hooks: HookManager,
+    req: Any,
+    ws: Any,
+    conn_id: str | None,
+    *,
+    receiver: RawReceiver | None,
 ) -> int:
     """Dispatch frames until the peer disconnects or the server closes; the code.
 
-    PERF: this is the per-message path. For Falcon's WebSocket the ASGI
-    event is read inline (no wrapper coroutine), and without receive hooks
-    and with the stock ``dispatch`` a text frame whose tag has a handler is
-    scanned, looked up and decoded in one native call. Otherwise each frame
-    goes through ``target.dispatch``, which runs the receive hooks.
+    PERF: this is the per-message path. With ``receiver`` (a Falcon socket
+    whose receive the router owns, see ``_receive``) each ASGI event is read
+    straight from the server; a handler that suspends starts a bounded
+    read-ahead so a disconnect is still noticed while it runs. Without
+    receive hooks and with the stock ``dispatch``, each frame takes the
+    dispatcher's one path (``Dispatcher.handle``: scan, lookup and decode in
+    one native call, then the handler's own coroutine); otherwise it goes
+    through ``target.dispatch``, which runs the receive hooks.
     """
-    fast = not hooks.has_receive_hooks and _stock_dispatch(target)
+    stock = not hooks.has_receive_hooks and _stock_dispatch(target)
     parts = falcon_receive_parts(ws)
     require_open, receive_event = parts if parts is not None else (None, None)
+    if receiver is not None:
+        receive_event = receiver.next_event
     receive = frame_receiver(ws) if parts is None else None
     if parts is None and receive is None:
         raise TypeError(f"{type(ws).__name__} has no method that receives frames")
-    # Private names, bound once: user attributes such as ``route`` or
-    # ``fallback`` set on the resource never reach this loop (DESIGN §6.3).
-    route, fallback, dispatch = target._route, target._fallback, target.dispatch
+    on_suspend = receiver.handler_suspended if receiver is not None else None
+    dispatch = target.dispatch
     while True:
         try:
             if receive_event is not None:
                 require_open()  # type: ignore[misc]
                 event = await receive_event()
+                if event["type"] == DISCONNECT:  # only from ``receiver``
+                    return target.close_code or event.get("code") or 1000
                 raw = event.get("text")
                 if raw is None:
                     raw = event.get("bytes") or b""
@@ -378,24 +395,12 @@ async def _receive_loop(
         except WebSocketDisconnected as exc:
             return target.close_code or exc.code or 1000
         try:
-            if not fast:
-                await dispatch(ws, raw)
+            # Read per frame: ``add_handler`` on the instance replaces it.
+            step = target._dispatcher.handle(target, ws, raw) if stock else dispatch(ws, raw)
+            if on_suspend is None:
+                await step
             else:
-                entry = None
-                if type(raw) is str:
-                    try:
-                        entry, value = target._dispatcher.table.route(raw)
-                    except ROUTE_ERRORS:
-                        entry = None
-                if entry is None or entry.fn is None:
-                    entry, value = route(raw)
-                fn = entry.fn
-                if fn is None:
-                    await fallback(ws, raw, entry, value)
-                elif entry.positional:
-                    await fn(target, ws, value)
-                else:
-                    await fn(target, ws, **{entry.param: value})
+                await watched(step, on_suspend)
         except WebSocketDisconnected as exc:
             return target.close_code or exc.code or 1000
         except Exception:  # noqa: BLE001 - logged with traceback in _handler_failed

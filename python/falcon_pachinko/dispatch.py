@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -133,9 +133,14 @@ def payload_decoder(payload_type: Any, strict: bool) -> Callable[[bytes], Any]:
 
 
 class Entry:
-    """One dispatch slot: the handler and how to decode its argument."""
+    """One dispatch slot: the handler and how to decode its argument.
 
-    __slots__ = ("decode", "fn", "info", "param", "positional")
+    ``call(resource, ws, value)`` is the handler normalised at build time
+    (a keyword payload parameter is bound by a small wrapper), so the
+    message path makes one call shape for every handler.
+    """
+
+    __slots__ = ("call", "decode", "fn", "info", "param", "positional")
 
     def __init__(self, info: HandlerInfo | None, decode: Callable[[Any], Any]) -> None:
         self.info = info
@@ -143,6 +148,22 @@ class Entry:
         self.decode = decode
         self.param = info.payload_param if info is not None else "payload"
         self.positional = info.positional if info is not None else True
+        self.call: Callable[[Any, Any, Any], Awaitable[Any]] | None = _normalised(
+            self.fn, self.positional, self.param
+        )
+
+
+def _normalised(
+    fn: Any, positional: bool, param: str
+) -> Callable[[Any, Any, Any], Awaitable[Any]] | None:
+    """``fn`` as ``(resource, ws, value)``: itself, or a keyword-binding wrapper."""
+    if fn is None or positional:
+        return fn  # type: ignore[no-any-return]
+
+    def call(resource: Any, ws: Any, value: Any) -> Awaitable[Any]:
+        return fn(resource, ws, **{param: value})  # type: ignore[no-any-return]
+
+    return call
 
 
 # What a frame that is not JSON, not an envelope or not a valid payload
@@ -209,6 +230,7 @@ class Dispatcher:
     """
 
     __slots__ = (
+        "_binary",
         "_by_name",
         "_key",
         "_limits",
@@ -227,8 +249,11 @@ class Dispatcher:
         *,
         max_size: int,
         max_depth: int,
+        binary_frames: str = "dispatch",
     ) -> None:
         self.schema = schema
+        # Binary frames go to the table only with "dispatch" (DESIGN §6.2).
+        self._binary = binary_frames != "dispatch"
         self.conventions = conventions
         # Convention entries built now, not on the first frame: a payload
         # annotation msgspec cannot decode fails at class creation.
@@ -278,6 +303,49 @@ class Dispatcher:
         return _accel.TagTable(
             self._slots, self._key, max_size, max_depth, routes, self.schema is not None
         )
+
+    def resolve(self, raw: str | bytes) -> tuple[Entry, Any]:
+        """Scan, look up and decode ``raw`` once: ``(entry, value)``.
+
+        The one message path (issue 13). A handler's entry comes with its
+        decoded argument; a frame no handler takes yields a sentinel entry
+        (``call`` is ``None``) with the error (``REFUSED``) or the reason
+        (``UNHANDLED``, ``BINARY``) for the resource's fallback. On a table
+        miss the scan's own ``(tag, payload)`` resolves a convention
+        spelling: no frame is ever scanned twice.
+        """
+        if self._binary and type(raw) is bytes:
+            max_size = self._limits[0]
+            if len(raw) > max_size:
+                return REFUSED, FrameError("too_large", max_size)
+            return BINARY, BINARY_REASON
+        try:
+            entry, value = self.table.route(raw)
+            if entry is None:  # not in the table: a convention handler?
+                tag, payload = value
+                entry = self.convention(tag)
+                if entry is None:
+                    return UNHANDLED, UNKNOWN_TYPE
+                value = entry.decode(NULL_PAYLOAD if payload is None else payload)
+        except ROUTE_ERRORS as exc:
+            return REFUSED, exc
+        except TypeError:  # not str or bytes: a socket handed over something else
+            return UNHANDLED, INVALID_JSON
+        if entry.call is None:
+            return UNHANDLED, UNKNOWN_TYPE
+        return entry, value
+
+    def handle(self, target: Any, ws: Any, raw: str | bytes) -> Awaitable[Any]:
+        """What to await for ``raw``: its handler's call or ``target``'s fallback.
+
+        Synchronous up to the handler call, so the receive loop awaits the
+        handler's own coroutine (no wrapper coroutine per frame).
+        """
+        entry, value = self.resolve(raw)
+        call = entry.call
+        if call is None:
+            return target._fallback(ws, raw, entry, value)  # type: ignore[no-any-return]
+        return call(target, ws, value)
 
     def convention(self, tag: str) -> Entry | None:
         """Entry for an ``on_<snake_case(tag)>`` method (envelope format only).
@@ -330,6 +398,7 @@ class Dispatcher:
             getattr(resource_cls, "schema", None),
             max_size=resource_cls.max_frame_size,  # type: ignore[attr-defined]
             max_depth=resource_cls.max_depth,  # type: ignore[attr-defined]
+            binary_frames=getattr(resource_cls, "binary_frames", "dispatch"),
         )
 
 

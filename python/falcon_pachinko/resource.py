@@ -17,12 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from .dispatch import (
     ADDED,
     BINARY,
-    BINARY_REASON,
-    INVALID_JSON,
-    NULL_PAYLOAD,
     REFUSED,
-    ROUTE_ERRORS,
-    UNHANDLED,
     UNKNOWN_TYPE,
     Dispatcher,
     Entry,
@@ -147,6 +142,14 @@ class WebSocketResource:
         1003/1007/1008 to close the connection instead.
     handler_error_close_code:
         Close code when a handler raises (default 1011).
+    buffered_receive:
+        ``False`` (default): the router reads frames straight from the ASGI
+        server for this resource's connections, and reads ahead (at most
+        Falcon's ``ws_options.max_receive_queue`` frames, at least one) only
+        while a handler is suspended, so a disconnect is still noticed at
+        once. ``True`` keeps Falcon's own buffered receive (a pump task per
+        connection), e.g. for code that reads ``ws`` itself outside
+        handlers. The app's ``ws_options`` are never changed.
     subprotocol:
         ``None``, a subprotocol name, or names in preference order (may be
         set per connection in ``on_connect``); the first one the client
@@ -159,6 +162,7 @@ class WebSocketResource:
     binary_frames: ClassVar[Literal["unhandled", "dispatch", "close"]] = "dispatch"
     invalid_frame_close_code: ClassVar[int | None] = None
     handler_error_close_code: ClassVar[int] = 1011
+    buffered_receive: ClassVar[bool] = False
     subprotocol: str | Sequence[str] | None = None
     hooks: ClassVar[HookCollection] = HookCollection()
     handlers: ClassVar[dict[str, HandlerInfo]] = {}
@@ -250,34 +254,13 @@ class WebSocketResource:
     def _route(self, raw: str | bytes) -> tuple[Entry, Any]:
         """The synchronous half of dispatch: ``(entry, value)`` for one frame.
 
-        A normal entry has ``fn`` set and ``value`` is the decoded payload.
-        Frames that cannot be dispatched yield a sentinel entry with no
-        ``fn`` for :meth:`_fallback`; ``value`` is then the error (``REFUSED``)
-        or the reason string (``UNHANDLED``, ``BINARY``).
+        The dispatcher's :meth:`~falcon_pachinko.dispatch.Dispatcher.resolve`
+        (the one message path): a normal entry has ``call`` set and ``value``
+        is the decoded payload; frames that cannot be dispatched yield a
+        sentinel entry with no ``call`` for :meth:`_fallback`, with the error
+        (``REFUSED``) or the reason string (``UNHANDLED``, ``BINARY``).
         """
-        if type(raw) is bytes and self.binary_frames != "dispatch":
-            if len(raw) > self.max_frame_size:
-                return REFUSED, FrameError("too_large", self.max_frame_size)
-            return BINARY, BINARY_REASON
-        d = self._dispatcher
-        try:
-            entry, value = d.table.route(raw)
-            if entry is None:  # not in the table: a convention handler?
-                entry, value = self._convention_slow(d, raw)
-        except ROUTE_ERRORS as exc:
-            return REFUSED, exc
-        except TypeError:  # not str or bytes: a socket handed over something else
-            return UNHANDLED, INVALID_JSON
-        return (UNHANDLED, UNKNOWN_TYPE) if entry.fn is None else (entry, value)
-
-    @staticmethod
-    def _convention_slow(d: Dispatcher, raw: str | bytes) -> tuple[Entry, Any]:
-        """A spelling the table does not hold: map it to a method, remember nothing."""
-        _slot, tag, payload = d.table.scan(raw)
-        entry = d.convention(tag)
-        if entry is None:
-            return UNHANDLED, UNKNOWN_TYPE
-        return entry, entry.decode(NULL_PAYLOAD if payload is None else payload)
+        return self._dispatcher.resolve(raw)
 
     async def _fallback(self, ws: Any, raw: str | bytes, entry: Entry, error: Any) -> None:
         """What happens to a frame :meth:`_route` could not give to a handler.
@@ -330,15 +313,11 @@ class WebSocketResource:
             await self._dispatch_frame(ws, raw)
 
     async def _dispatch_frame(self, ws: Any, raw: str | bytes) -> None:
-        """Route one frame and call its handler or fallback (no hooks)."""
-        entry, value = self._route(raw)
-        fn = entry.fn
-        if fn is None:
-            await self._fallback(ws, raw, entry, value)
-        elif entry.positional:
-            await fn(self, ws, value)
-        else:
-            await fn(self, ws, **{entry.param: value})
+        """Route one frame and call its handler or fallback (no hooks).
+
+        The same path the receive loop takes: ``Dispatcher.handle``.
+        """
+        await self._dispatcher.handle(self, ws, raw)
 
     async def _refuse(self, ws: Any, raw: str | bytes, error: BaseException) -> None:
         """A frame that cannot be dispatched: close, else the hook, else on_unhandled."""

@@ -111,7 +111,8 @@ def test_route_decodes_payload_or_whole_frame() -> None:
         # decoder (the handler's annotation) decides whether it is valid
         assert table.route('{"type":"a"}') == ("E", 4)
         assert table.route('{"type":"a","payload":null}') == ("E", 4)
-        assert table.route('{"type":"b"}') == (None, "b")
+        assert table.route('{"type":"b"}') == (None, ("b", None))
+        assert table.route('{"type":"b","payload":[2]}') == (None, ("b", b"[2]"))
         with pytest.raises(ValueError, match="decoder refused"):
             table.route('{"type":"a","payload":[0]}')
         whole = mod.TagTable({"a": 0}, routes=routes, whole_frame=True)

@@ -1,0 +1,167 @@
+"""The router's own receive path for ``falcon.asgi.WebSocket`` connections.
+
+Falcon reads every event through a pump task and ``asyncio.wait`` per
+message (``_BufferedReceiver``) so that an app that is not reading still
+learns of a disconnect. The receive loop always has a receive pending
+except while a handler runs, so for the connections it serves it reads the
+server's ASGI ``receive`` directly (about three quarters of the per-message
+cost, issue 13) and reads ahead only while a handler is suspended: a
+disconnect is then noticed at once (``ws.closed`` turns true and Falcon's
+sends raise ``WebSocketDisconnected``), exactly as with Falcon's buffer.
+
+NOTE: Falcon 4 has no public switch per connection (``max_receive_queue``
+is app-wide), so :func:`own_receive` uses private names of Falcon's
+``WebSocket`` and ``_BufferedReceiver`` (present from Falcon 4.0 to 4.4,
+pinned by tests/integration/test_receive_path.py). When any is missing it
+returns ``None`` and the loop keeps Falcon's buffered receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import types
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+import falcon.asgi
+
+try:  # NOTE: private; see the module docstring
+    from falcon.asgi.ws import _WebSocketState
+except ImportError:  # pragma: no cover - a Falcon without it keeps its buffer
+    _WebSocketState = None  # type: ignore[assignment,misc]
+
+__all__ = ["DISCONNECT", "RawReceiver", "own_receive", "watched"]
+
+DISCONNECT = "websocket.disconnect"
+AsgiReceive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class RawReceiver:
+    """One connection's ASGI events, with a bounded read-ahead that runs
+    only while a handler is suspended.
+
+    ``next_event`` returns read-ahead events first; otherwise it awaits the
+    server's ``receive`` itself (the idle case: a receive is always pending,
+    so an idle disconnect is noticed at once). ``handler_suspended`` starts
+    the read-ahead task; it reads at most ``limit`` events (Falcon's
+    ``max_receive_queue``, at least 1) and stops at a disconnect, which it
+    reports to Falcon's socket state on the spot.
+    """
+
+    __slots__ = ("_ahead", "_buffer", "_limit", "_receive", "_stop", "_task", "_ws")
+
+    def __init__(self, ws: Any, receive: AsgiReceive, buffer: Any, limit: int) -> None:
+        self._ws = ws
+        self._receive = receive
+        self._buffer = buffer  # Falcon's _BufferedReceiver: its disconnect flags
+        self._limit = max(1, limit)
+        self._ahead: collections.deque[dict[str, Any]] = collections.deque()
+        self._task: asyncio.Task[None] | None = None
+        self._stop = False
+
+    async def next_event(self) -> dict[str, Any]:
+        if self._ahead:
+            event = self._ahead.popleft()
+        else:
+            task = self._task
+            if task is not None:
+                # The read-ahead is inside ``receive``: let it finish that
+                # one (never cancel a receive: a server may lose the event).
+                self._stop = True
+                await task
+                self._task = None
+            event = self._ahead.popleft() if self._ahead else await self._receive()
+        if event["type"] == DISCONNECT:
+            self._disconnected(event)
+            # What Falcon's ``_receive`` records once the loop reads it.
+            self._ws._state = _WebSocketState.CLOSED
+            self._ws._close_code = self._buffer.client_disconnected_code
+        return event
+
+    def handler_suspended(self) -> None:
+        """A handler awaits something: read ahead so a disconnect is seen."""
+        if self._task is None and not self._buffer.client_disconnected:
+            self._stop = False
+            self._task = asyncio.ensure_future(self._read_ahead())
+
+    async def _read_ahead(self) -> None:
+        while not self._stop and len(self._ahead) < self._limit:
+            event = await self._receive()
+            self._ahead.append(event)
+            if event["type"] == DISCONNECT:
+                self._disconnected(event)
+                return
+
+    def _disconnected(self, event: dict[str, Any]) -> None:
+        # What Falcon's pump and ``_receive`` record: ``ws.closed`` becomes
+        # true and ``send_*`` raises ``WebSocketDisconnected`` with this code.
+        self._buffer.client_disconnected = True
+        self._buffer.client_disconnected_code = event.get("code", 1000)
+
+    def close(self) -> None:
+        """Stop a pending read-ahead (the connection is ending)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+
+
+def own_receive(ws: Any) -> RawReceiver | None:
+    """Take over ``ws``'s receive before it is accepted, or ``None``.
+
+    ``None`` for anything but a not yet accepted Falcon WebSocket whose
+    buffered receiver has the attributes relied on (the caller then keeps
+    Falcon's buffered receive). Otherwise the buffer is switched off for
+    this connection only (its pump never starts) and Falcon's own
+    ``receive_*`` methods read the server directly too.
+    """
+    if (
+        _WebSocketState is None
+        or not isinstance(ws, falcon.asgi.WebSocket)
+        or not getattr(ws, "unaccepted", False)
+    ):
+        return None
+    buffer = getattr(ws, "_buffered_receiver", None)
+    raw = getattr(buffer, "_asgi_receive", None)
+    limit = getattr(buffer, "_max_queue", None)
+    if (
+        not callable(raw)
+        or not isinstance(limit, int)
+        or getattr(buffer, "_pump_task", True) is not None
+        or getattr(buffer, "client_disconnected", None) is not False
+    ):
+        return None
+    buffer._max_queue = 0  # type: ignore[union-attr]  # start() is now a no-op
+    ws._asgi_receive = raw
+    return RawReceiver(ws, raw, buffer, limit)
+
+
+@types.coroutine
+def watched(coro: Awaitable[Any], on_suspend: Callable[[], None]) -> Generator[Any, Any, Any]:
+    """``await coro``, calling ``on_suspend`` once if it ever suspends.
+
+    A handler that completes without suspending (the common case) costs one
+    ``send``; after the first suspension this forwards like ``yield from``.
+    """
+    it: Any = coro if type(coro) is types.CoroutineType else coro.__await__()
+    try:
+        yielded = it.send(None)
+    except StopIteration as stop:
+        return stop.value
+    on_suspend()
+    while True:
+        try:
+            sent = yield yielded
+        except GeneratorExit:
+            it.close()
+            raise
+        except BaseException as exc:  # noqa: BLE001 - cancellation and throw() reach the handler
+            try:
+                yielded = it.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                yielded = it.send(sent)
+            except StopIteration as stop:
+                return stop.value
