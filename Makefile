@@ -22,7 +22,7 @@ $(VENV)/.deps: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet "falcon>=4,<5" "msgspec>=0.18" "redis>=5" \
 		"pytest>=8" "pytest-asyncio>=0.23" "pytest-benchmark>=4" "hypothesis>=6" \
 		"uvicorn>=0.30" "websockets>=13" "maturin>=1.7,<2" "ruff>=0.5" "mypy>=1.10" \
-		"setuptools>=68" "pyyaml>=6" "jsonschema>=4" "selenium>=4"
+		"setuptools>=68" "pyyaml>=6" "jsonschema>=4" "selenium>=4" "matplotlib>=3.8"
 	touch $@
 
 venv: $(VENV)/.deps
@@ -120,10 +120,11 @@ docs: venv $(DOCS_TOOLS)
 test: lint cargo-test typecheck pytest wheel-test docs
 	@echo "make test: all checks passed"
 
+# Every benchmark with progress, then one summary table, written with the
+# machine, Python version and date into docs/benchmarks.md, and
+# docs/fanout.png (benches/report.py).
 bench: build
-	FALCON_PACHINKO_IMPL=native $(BIN)/pytest benches --benchmark-only --benchmark-group-by=group --benchmark-columns=min,median,mean,ops,rounds -q $(PYTEST_ARGS)
-	FALCON_PACHINKO_IMPL=native $(PY) -m benches.load_broadcast
-	FALCON_PACHINKO_IMPL=pure $(PY) -m benches.load_broadcast
+	$(PY) -m benches.report
 
 clean:
 	rm -rf dist target $(VENV) python/falcon_pachinko/_native*.so

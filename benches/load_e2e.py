@@ -1,0 +1,219 @@
+"""End-to-end load: uvicorn in one process, real clients in this one.
+
+``python -m benches.load_e2e [--json PATH] [--seconds S] [--room N]``
+
+For each server of ``benches/e2e_apps.py`` (this library with the native
+and the pure implementation, the hand-written Falcon app, a bare ASGI app),
+in one run: echo latency p50/p99 with one client; round trips/s and the
+server's CPU per round trip with 50 concurrent clients; broadcast
+deliveries/s to a room of N clients (and the server's CPU per delivery);
+idle server memory per connection (RSS growth over those N idle
+connections). Loopback only; every phase is bounded in count and time, and
+each server process is stopped by its pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVERS = {  # label -> (app, FALCON_PACHINKO_IMPL)
+    "falcon": ("falcon", "native"),
+    "asgi": ("asgi", "native"),
+    "native": ("package", "native"),
+    "pure": ("package", "pure"),
+}
+ECHO = json.dumps({"type": "echo", "payload": {"text": "hello there"}})
+SHOUT = json.dumps({"type": "shout", "payload": {"text": "hello room"}})
+PHASE_LIMIT = 120.0  # seconds, any one phase
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def log(text: str) -> None:
+    print(text, flush=True)
+
+
+async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    async with asyncio.timeout(30):
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            try:
+                async with connect(url + "/ws/echo") as ws:
+                    await ws.send(ECHO)
+                    await ws.recv()
+                return
+            except OSError:
+                await asyncio.sleep(0.1)
+
+
+async def echo_latency(url: str, count: int) -> dict[str, float]:
+    async with connect(url + "/ws/echo") as ws:
+        for _ in range(200):  # warm-up
+            await ws.send(ECHO)
+            await ws.recv()
+        times = []
+        for _ in range(count):
+            t = time.perf_counter()
+            await ws.send(ECHO)
+            await ws.recv()
+            times.append(time.perf_counter() - t)
+    times.sort()
+    return {
+        "echo_p50_us": statistics.median(times) * 1e6,
+        "echo_p99_us": times[int(len(times) * 0.99) - 1] * 1e6,
+    }
+
+
+async def round_trips(url: str, pid: int, clients: int, seconds: float) -> dict[str, float]:
+    conns = [await connect(url + "/ws/echo") for _ in range(clients)]
+    counts = [0] * clients
+    stop = time.monotonic() + seconds
+
+    async def worker(i: int, ws: Any) -> None:
+        while time.monotonic() < stop:
+            await ws.send(ECHO)
+            await ws.recv()
+            counts[i] += 1
+
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    async with asyncio.timeout(seconds + PHASE_LIMIT):
+        await asyncio.gather(*(worker(i, ws) for i, ws in enumerate(conns)))
+    elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+    for ws in conns:
+        await ws.close()
+    total = sum(counts)
+    return {"rtt_per_s": total / elapsed, "cpu_us_per_rtt": cpu / total * 1e6}
+
+
+async def broadcast(url: str, pid: int, members: int, shouts: int) -> dict[str, float]:
+    rss0 = rss_bytes(pid)
+    conns = []
+    async with asyncio.timeout(PHASE_LIMIT):
+        for _ in range(members):
+            conns.append(await connect(url + "/ws/room", max_queue=None))
+    await asyncio.sleep(1.0)  # let the server settle before measuring memory
+    per_conn = (rss_bytes(pid) - rss0) / members
+    received = [0] * members
+
+    async def drain(i: int, ws: Any) -> None:
+        async for _ in ws:
+            received[i] += 1
+
+    readers = [asyncio.create_task(drain(i, ws)) for i, ws in enumerate(conns)]
+    # one shout, all delivered: every member is registered and reading
+    await conns[0].send(SHOUT)
+    async with asyncio.timeout(PHASE_LIMIT):
+        while min(received) < 1:
+            await asyncio.sleep(0.005)
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    for _ in range(shouts):
+        await conns[0].send(SHOUT)
+    async with asyncio.timeout(PHASE_LIMIT):
+        while min(received) < shouts + 1:
+            await asyncio.sleep(0.002)
+    elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+    for ws in conns:
+        await ws.close()
+    for task in readers:
+        task.cancel()
+    deliveries = members * shouts
+    return {
+        "deliveries_per_s": deliveries / elapsed,
+        "cpu_us_per_delivery": cpu / deliveries * 1e6,
+        "idle_kib_per_conn": per_conn / 1024,
+    }
+
+
+def start_server(app: str, impl: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "FALCON_PACHINKO_IMPL": impl, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "benches.e2e_apps", app, str(port)], cwd=ROOT, env=env
+    )
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server this script started (by its own handle), bounded."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+async def measure(label: str, args: argparse.Namespace) -> dict[str, float]:
+    app, impl = SERVERS[label]
+    port = free_port()
+    proc = start_server(app, impl, port)
+    url = f"ws://127.0.0.1:{port}"
+    try:
+        await wait_ready(url, proc)
+        log(f"  {label}: echo latency, 1 client ...")
+        result = await echo_latency(url, args.echo)
+        log(f"  {label}: round trips, {args.clients} clients, {args.seconds:g} s ...")
+        result |= await round_trips(url, proc.pid, args.clients, args.seconds)
+        log(f"  {label}: broadcast to {args.room} clients ...")
+        result |= await broadcast(url, proc.pid, args.room, args.shouts)
+    finally:
+        stop_server(proc)
+    return result
+
+
+async def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    results = {}
+    for label in args.servers:
+        log(f"load_e2e: {label}")
+        results[label] = await measure(label, args)
+        log(f"  {label}: " + ", ".join(f"{k}={v:,.1f}" for k, v in results[label].items()))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--echo", type=int, default=2000, help="round trips for p50/p99")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--room", type=int, default=500)
+    parser.add_argument("--shouts", type=int, default=40)
+    parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS))
+    args = parser.parse_args()
+    results = asyncio.run(run(args))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

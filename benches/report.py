@@ -1,0 +1,231 @@
+"""``make bench``: every benchmark, then one summary table and a chart.
+
+Runs, printing progress: the in-process groups (pytest-benchmark, JSON to
+``build/bench/inprocess.json``), ``load_broadcast`` for native and pure, and
+the end-to-end load script (``build/bench/e2e.json``). Then prints one
+summary table (this library native and pure vs the hand-written Falcon
+baseline and a bare ASGI floor, each row in one unit, every ratio "times
+better than hand-written": above 1 is better), writes it with the machine,
+Python version and date into ``docs/benchmarks.md`` between the summary
+markers, and draws ``docs/fanout.png`` (per-recipient fan-out cost against
+room size, matplotlib).
+
+``python -m benches.report --from-json`` rebuilds table and chart from the
+last run's JSON without measuring again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "build" / "bench"
+DOC = ROOT / "docs" / "benchmarks.md"
+CHART = ROOT / "docs" / "fanout.png"
+START, END = "<!-- summary:start -->", "<!-- summary:end -->"
+FRAMES = 5000  # per connection in benches/test_dispatch_bench.py
+FANOUT_ROW = 1_000
+
+
+def step(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def run(cmd: list[str], impl: str = "native") -> None:
+    env = {**os.environ, "FALCON_PACHINKO_IMPL": impl}
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+
+
+def measure() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    step("1/3 in-process benchmarks (pytest-benchmark; native, pure and baseline rows per group)")
+    run([
+        py, "-m", "pytest", "benches", "--benchmark-only", "--benchmark-group-by=group",
+        "--benchmark-columns=min,median,ops,rounds", "-q", "-p", "no:cacheprovider",
+        f"--benchmark-json={OUT / 'inprocess.json'}",
+    ])  # fmt: skip
+    step("2/3 broadcast against 200 real uvicorn connections (native, then pure)")
+    run([py, "-m", "benches.load_broadcast"], "native")
+    run([py, "-m", "benches.load_broadcast"], "pure")
+    step("3/3 end to end: uvicorn process + client process on loopback")
+    run([py, "-m", "benches.load_e2e", "--json", str(OUT / "e2e.json")])
+
+
+def _inprocess() -> dict[tuple[str, str], float]:
+    """(group, row name) -> minimum seconds; the group up to its first space."""
+    data = json.loads((OUT / "inprocess.json").read_text())
+    out = {}
+    for bench in data["benchmarks"]:
+        group = bench["group"]
+        short = group.split(" ")[0] if group.startswith("dispatch/") else group
+        out[(short, bench["name"])] = float(bench["stats"]["min"])
+    return out
+
+
+def rows() -> list[tuple[str, str, bool, dict[str, float | None]]]:
+    """(operation, unit, higher_is_better, {column: value})."""
+    ip = _inprocess()
+    e2e = json.loads((OUT / "e2e.json").read_text())
+    table: list[tuple[str, str, bool, dict[str, float | None]]] = []
+    for fmt in ("envelope", "schema"):
+        group = f"dispatch/{fmt}"
+        table.append((
+            f"dispatch, {fmt} format (in process, `falcon.asgi.App`)", "frames/s", True,
+            {"falcon": FRAMES / ip[(group, "floor")], "asgi": None,
+             "native": FRAMES / ip[(group, "native")], "pure": FRAMES / ip[(group, "pure")]},
+        ))  # fmt: skip
+    n = FANOUT_ROW
+
+    def per_recipient(kind: str, name: str) -> float | None:
+        found = ip.get((f"fanout/{n} ({kind} stub)", name))
+        return None if found is None else found / n * 1e9
+
+    table.append((
+        f"broadcast to {n:,} Falcon sockets (in process), per recipient", "ns", False,
+        {"falcon": per_recipient("falcon", "floor"), "asgi": per_recipient("counting", "floor"),
+         "native": per_recipient("falcon", "native"), "pure": per_recipient("falcon", "pure")},
+    ))  # fmt: skip
+    e2e_rows = [
+        ("echo latency p50, 1 client (uvicorn)", "µs", False, "echo_p50_us"),
+        ("echo latency p99, 1 client", "µs", False, "echo_p99_us"),
+        ("round trips, 50 clients", "round trips/s", True, "rtt_per_s"),
+        ("server CPU per round trip, 50 clients", "µs", False, "cpu_us_per_rtt"),
+        ("broadcast to 500 clients", "deliveries/s", True, "deliveries_per_s"),
+        ("server CPU per delivery, 500 clients", "µs", False, "cpu_us_per_delivery"),
+        ("idle server memory per connection", "KiB", False, "idle_kib_per_conn"),
+    ]
+    for label, unit, higher, key in e2e_rows:
+        table.append((label, unit, higher, {c: e2e[c][key] for c in e2e}))
+    return table
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
+def ratio(ours: float | None, base: float | None, higher: bool) -> str:
+    if ours is None or base is None or not ours or not base:
+        return "—"
+    return f"{(ours / base if higher else base / ours):.2f}x"
+
+
+def summary() -> str:
+    head = (
+        "| operation | unit | hand-written Falcon | bare ASGI | native | pure "
+        "| native vs hand-written | pure vs hand-written |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    )
+    body = ""
+    for label, unit, higher, v in rows():
+        body += (
+            f"| {label} | {unit} ({'higher' if higher else 'lower'} is better) "
+            f"| {fmt(v['falcon'])} | {fmt(v['asgi'])} | {fmt(v['native'])} | {fmt(v['pure'])} "
+            f"| {ratio(v['native'], v['falcon'], higher)} "
+            f"| {ratio(v['pure'], v['falcon'], higher)} |\n"
+        )
+    return head + body
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = found.group(1).strip() if found else cpu
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        f"{platform.python_implementation()} {platform.python_version()}; "
+        f"{datetime.date.today().isoformat()}"
+    )
+
+
+def write_doc(table: str) -> None:
+    section = (
+        f"{START}\n## Summary (`make bench`, one run)\n\n"
+        f"Machine: {machine()}.\n\n"
+        'Ratios are "times better than the hand-written Falcon app" in every row '
+        "(throughput: ours / hand-written; costs: hand-written / ours), so above 1 "
+        "is better everywhere. The machine is shared and noisy: ratios within one "
+        "run mean more than absolute figures.\n\n"
+        f"{table}\n"
+        "![Per-recipient fan-out cost against room size](fanout.png)\n"
+        f"{END}"
+    )
+    text = DOC.read_text()
+    if START in text:
+        text = re.sub(
+            re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S
+        )
+    else:
+        title, _, rest = text.partition("\n")
+        text = f"{title}\n\n{section}\n{rest}"
+    DOC.write_text(text)
+
+
+def chart() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = json.loads((OUT / "inprocess.json").read_text())
+    series: dict[str, dict[int, float]] = {}
+    labels = {
+        ("falcon", "floor"): "hand-written Falcon (send_text loop)",
+        ("falcon", "native"): "falcon-pachinko native",
+        ("falcon", "pure"): "falcon-pachinko pure",
+        ("counting", "floor"): "bare ASGI send loop (no isolation)",
+        ("counting", "native"): "native, counting stubs",
+    }
+    for bench in data["benchmarks"]:
+        found = re.match(r"fanout/(\d+) \((\w+) stub\)", bench["group"])
+        if not found:
+            continue
+        n, kind = int(found.group(1)), found.group(2)
+        label = labels.get((kind, bench["name"]))
+        if label is not None:
+            series.setdefault(label, {})[n] = bench["stats"]["min"] / n * 1e9
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, points in series.items():
+        sizes = sorted(points)
+        ax.plot(sizes, [points[s] for s in sizes], marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("room size (recipients)")
+    ax.set_ylabel("ns per recipient (lower is better)")
+    ax.set_title("One broadcast, in process: cost per recipient")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(CHART, dpi=100)
+    print(f"chart written to {CHART.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--from-json", action="store_true", help="reuse build/bench/*.json")
+    args = parser.parse_args()
+    if not args.from_json:
+        measure()
+    table = summary()
+    write_doc(table)
+    chart()
+    print(f"\nSummary (also in {DOC.relative_to(ROOT)}; machine: {machine()}):\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
