@@ -3,10 +3,11 @@
 ``/ws/echo``: each ``{"type": "echo", "payload": {...}}`` frame is decoded
 into a Struct and re-encoded back to the sender. ``/ws/room``: every
 connection joins one room; a ``{"type": "shout", ...}`` frame is broadcast
-to all members. ``python -m benches.e2e_apps APP PORT`` serves one of
+to all members. ``python -m benches.e2e_apps APP PORT [WS]`` serves one of
 ``package`` (this library; ``FALCON_PACHINKO_IMPL`` picks native or pure),
 ``falcon`` (what a careful user writes by hand with Falcon and msgspec) or
-``asgi`` (a bare ASGI app, no framework) with uvicorn on 127.0.0.1.
+``asgi`` (a bare ASGI app, no framework) with uvicorn on 127.0.0.1
+(``WS``: uvicorn's ``--ws`` implementation, default ``auto``).
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ APPS = {"package": package_app, "falcon": falcon_app, "asgi": asgi_app}
 
 def main() -> None:
     name, port = sys.argv[1], int(sys.argv[2])
-    uvicorn.run(APPS[name](), host="127.0.0.1", port=port, log_level="warning")
+    ws = sys.argv[3] if len(sys.argv) > 3 else "auto"
+    uvicorn.run(APPS[name](), host="127.0.0.1", port=port, log_level="warning", ws=ws)
 
 
 if __name__ == "__main__":

@@ -155,10 +155,10 @@ async def broadcast(url: str, pid: int, members: int, shouts: int) -> dict[str, 
     }
 
 
-def start_server(app: str, impl: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(app: str, impl: str, port: int, ws: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FALCON_PACHINKO_IMPL": impl, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "benches.e2e_apps", app, str(port)], cwd=ROOT, env=env
+        [sys.executable, "-m", "benches.e2e_apps", app, str(port), ws], cwd=ROOT, env=env
     )
 
 
@@ -175,7 +175,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 async def measure(label: str, args: argparse.Namespace) -> dict[str, float]:
     app, impl = SERVERS[label]
     port = free_port()
-    proc = start_server(app, impl, port)
+    proc = start_server(app, impl, port, args.ws)
     url = f"ws://127.0.0.1:{port}"
     try:
         await wait_ready(url, proc)
@@ -207,6 +207,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--room", type=int, default=500)
     parser.add_argument("--shouts", type=int, default=40)
+    parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation")
     parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS))
     args = parser.parse_args()
     results = asyncio.run(run(args))

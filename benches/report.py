@@ -199,8 +199,9 @@ def chart() -> None:
         label = labels.get((kind, bench["name"]))
         if label is not None:
             series.setdefault(label, {})[n] = bench["stats"]["min"] / n * 1e9
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for label, points in series.items():
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for label in [name for name in labels.values() if name in series]:
+        points = series[label]
         sizes = sorted(points)
         ax.plot(sizes, [points[s] for s in sizes], marker="o", label=label)
     ax.set_xscale("log")
@@ -208,7 +209,7 @@ def chart() -> None:
     ax.set_ylabel("ns per recipient (lower is better)")
     ax.set_title("One broadcast, in process: cost per recipient")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(CHART, dpi=100)
     print(f"chart written to {CHART.relative_to(ROOT)}")

@@ -16,7 +16,7 @@ async def test_load_script_runs_against_real_uvicorn() -> None:
 async def test_e2e_load_script_runs_every_phase() -> None:
     """Tiny sizes, two servers: each in its own process, every figure measured."""
     args = argparse.Namespace(
-        echo=20, clients=3, seconds=0.2, room=4, shouts=2, servers=["falcon", "native"]
+        echo=20, clients=3, seconds=0.2, room=4, shouts=2, servers=["falcon", "native"], ws="auto"
     )
     results = await load_e2e.run(args)
     assert set(results) == {"falcon", "native"}
