@@ -38,50 +38,93 @@ AsgiReceive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class RawReceiver:
-    """One connection's ASGI events, with a bounded read-ahead that runs
-    only while a handler is suspended.
+    """One connection's ASGI events, standing in for Falcon's
+    ``_BufferedReceiver`` on that socket.
 
     ``next_event`` returns read-ahead events first; otherwise it awaits the
     server's ``receive`` itself (the idle case: a receive is always pending,
     so an idle disconnect is noticed at once). ``handler_suspended`` starts
     the read-ahead task; it reads at most ``limit`` events (Falcon's
     ``max_receive_queue``, at least 1) and stops at a disconnect, which it
-    reports to Falcon's socket state on the spot.
+    records at once (``client_disconnected``: what ``ws.closed``,
+    ``ws.ready`` and Falcon's sends read).
+
+    ``start``/``stop`` are what Falcon calls on accept and on ``ws.close()``:
+    a close by the server side (a handler, the manager's shutdown or
+    slow-peer policy) ends a pending receive with a disconnect event, as
+    stopping Falcon's pump does, so the loop never waits on a server that
+    sends no ``websocket.disconnect`` after the app closed.
     """
 
-    __slots__ = ("_ahead", "_buffer", "_limit", "_receive", "_stop", "_task", "_ws")
+    __slots__ = (
+        "_ahead",
+        "_limit",
+        "_loop_task",
+        "_parked",
+        "_receive",
+        "_stop",
+        "_stopped",
+        "_task",
+        "_ws",
+        "client_disconnected",
+        "client_disconnected_code",
+    )
 
-    def __init__(self, ws: Any, receive: AsgiReceive, buffer: Any, limit: int) -> None:
+    def __init__(self, ws: Any, receive: AsgiReceive, limit: int) -> None:
         self._ws = ws
         self._receive = receive
-        self._buffer = buffer  # Falcon's _BufferedReceiver: its disconnect flags
         self._limit = max(1, limit)
         self._ahead: collections.deque[dict[str, Any]] = collections.deque()
         self._task: asyncio.Task[None] | None = None
+        self._loop_task: asyncio.Task[Any] | None = None
         self._stop = False
+        self._stopped = False  # ws.close() ran: receives end now
+        self._parked = False  # the loop task is inside the server's receive
+        self.client_disconnected = False
+        self.client_disconnected_code: int | None = None
 
     async def next_event(self) -> dict[str, Any]:
         if self._ahead:
             event = self._ahead.popleft()
+        elif self._stopped:
+            return {"type": DISCONNECT}
         else:
-            task = self._task
-            if task is not None:
-                # The read-ahead is inside ``receive``: let it finish that
-                # one (never cancel a receive: a server may lose the event).
-                self._stop = True
-                await task
-                self._task = None
-            event = self._ahead.popleft() if self._ahead else await self._receive()
+            try:
+                event = await self._next_from_server()
+            except asyncio.CancelledError:
+                if not self._stopped:
+                    raise
+                if self._loop_task is not None and self._loop_task.uncancel() > 0:
+                    raise  # a cancellation of its own besides ours
+                return {"type": DISCONNECT}
         if event["type"] == DISCONNECT:
             self._disconnected(event)
             # What Falcon's ``_receive`` records once the loop reads it.
             self._ws._state = _WebSocketState.CLOSED
-            self._ws._close_code = self._buffer.client_disconnected_code
+            self._ws._close_code = self.client_disconnected_code
         return event
+
+    async def _next_from_server(self) -> dict[str, Any]:
+        task = self._task
+        if task is not None:
+            # The read-ahead is inside ``receive``: let it finish that one
+            # (never cancel a receive: a server may lose the event).
+            self._stop = True
+            await task
+            self._task = None
+            if self._ahead:
+                return self._ahead.popleft()
+        if self._loop_task is None:
+            self._loop_task = asyncio.current_task()
+        self._parked = True
+        try:
+            return await self._receive()
+        finally:
+            self._parked = False
 
     def handler_suspended(self) -> None:
         """A handler awaits something: read ahead so a disconnect is seen."""
-        if self._task is None and not self._buffer.client_disconnected:
+        if self._task is None and not self.client_disconnected and not self._stopped:
             self._stop = False
             self._task = asyncio.ensure_future(self._read_ahead())
 
@@ -94,10 +137,26 @@ class RawReceiver:
                 return
 
     def _disconnected(self, event: dict[str, Any]) -> None:
-        # What Falcon's pump and ``_receive`` record: ``ws.closed`` becomes
-        # true and ``send_*`` raises ``WebSocketDisconnected`` with this code.
-        self._buffer.client_disconnected = True
-        self._buffer.client_disconnected_code = event.get("code", 1000)
+        # What Falcon's pump records: ``ws.closed`` becomes true and
+        # ``send_*`` raises ``WebSocketDisconnected`` with this code.
+        self.client_disconnected = True
+        self.client_disconnected_code = event.get("code", 1000)
+
+    # -- the _BufferedReceiver interface Falcon's WebSocket calls --------------
+
+    def start(self) -> None:
+        """On accept: nothing to start (no pump)."""
+
+    async def stop(self) -> None:
+        """On ``ws.close()``: end a pending receive (this task's or the loop's)."""
+        self._stopped = True
+        self.close()
+        if (
+            self._parked
+            and self._loop_task is not None
+            and self._loop_task is not (asyncio.current_task())
+        ):
+            self._loop_task.cancel()
 
     def close(self) -> None:
         """Stop a pending read-ahead (the connection is ending)."""
@@ -111,9 +170,9 @@ def own_receive(ws: Any) -> RawReceiver | None:
 
     ``None`` for anything but a not yet accepted Falcon WebSocket whose
     buffered receiver has the attributes relied on (the caller then keeps
-    Falcon's buffered receive). Otherwise the buffer is switched off for
-    this connection only (its pump never starts) and Falcon's own
-    ``receive_*`` methods read the server directly too.
+    Falcon's buffered receive). Otherwise a :class:`RawReceiver` replaces
+    the buffered receiver on this socket only (no pump task ever starts)
+    and Falcon's own ``receive_*`` methods read the server directly too.
     """
     if (
         _WebSocketState is None
@@ -131,9 +190,10 @@ def own_receive(ws: Any) -> RawReceiver | None:
         or getattr(buffer, "client_disconnected", None) is not False
     ):
         return None
-    buffer._max_queue = 0  # type: ignore[union-attr]  # start() is now a no-op
+    receiver = RawReceiver(ws, raw, limit)
+    ws._buffered_receiver = receiver
     ws._asgi_receive = raw
-    return RawReceiver(ws, raw, buffer, limit)
+    return receiver
 
 
 @types.coroutine

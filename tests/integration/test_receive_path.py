@@ -33,8 +33,8 @@ class Probe(fp.WebSocketResource):
     log: list[Any] = []
 
     async def on_ping(self, ws: Any, payload: Any) -> None:
-        receiver = ws._buffered_receiver
-        self.log.append(("pump", receiver._pump_task is not None))
+        pump = getattr(ws._buffered_receiver, "_pump_task", None)
+        self.log.append(("pump", pump is not None))
         await ws.send_media({"type": "pong", "n": payload})
 
     async def on_hold(self, ws: Any, payload: Any) -> None:
@@ -76,8 +76,11 @@ async def wait_until(predicate: Any) -> None:
 def test_falcon_internals_relied_on_exist() -> None:
     """The private names ``own_receive`` uses (Falcon 4.0-4.4); if a Falcon
     release drops one, this fails and the loop falls back to the buffer."""
-    for name in ("_asgi_receive", "_max_queue", "_pump_task", "client_disconnected"):
+    slots = ("_asgi_receive", "_max_queue", "_pump_task", "client_disconnected")
+    for name in (*slots, "client_disconnected_code"):
         assert name in _BufferedReceiver.__slots__
+    # what Falcon's WebSocket calls on the receiver the router puts in place
+    assert callable(_BufferedReceiver.start) and callable(_BufferedReceiver.stop)
     for name in ("_buffered_receiver", "_asgi_receive", "_state", "_close_code"):
         assert name in falcon.asgi.WebSocket.__slots__
     assert _WebSocketState.CLOSED
