@@ -191,7 +191,7 @@ def own_receive(ws: Any) -> RawReceiver | None:
     ):
         return None
     receiver = RawReceiver(ws, raw, limit)
-    ws._buffered_receiver = receiver
+    ws._buffered_receiver = receiver  # type: ignore[assignment]  # same interface
     ws._asgi_receive = raw
     return receiver
 
