@@ -132,6 +132,9 @@ class RedisBackend(InProcessBackend):
         dropped and counted (the queue never grows without bound).
     max_backoff:
         Cap of the reconnect backoff, in seconds.
+    connect_timeout:
+        How long the app's startup waits for the first subscription before
+        going on (the backend keeps retrying in the background).
     """
 
     distributed = True
@@ -144,6 +147,7 @@ class RedisBackend(InProcessBackend):
         ttl: float = 10.0,
         max_pending: int = 10_000,
         max_backoff: float = 2.0,
+        connect_timeout: float = 5.0,
     ) -> None:
         if aioredis is None:
             raise MissingDependencyError(
@@ -157,6 +161,7 @@ class RedisBackend(InProcessBackend):
         self.ttl = ttl
         self.max_pending = max_pending
         self.max_backoff = max_backoff
+        self.connect_timeout = connect_timeout
         self.bus_channel = f"{channel_prefix}:bus"
         self.node = ""
         self._deliver: DeliverFn | None = None
@@ -194,7 +199,7 @@ class RedisBackend(InProcessBackend):
         return f"{self.prefix}:presence:{node}"
 
     async def start(self) -> None:
-        """Connect and subscribe (waits up to 5 s; keeps retrying after)."""
+        """Connect and subscribe (waits up to ``connect_timeout``; keeps retrying after)."""
         if self._tasks:
             return
         if not self.node:
@@ -210,7 +215,7 @@ class RedisBackend(InProcessBackend):
             loop.create_task(self._heartbeat(), name="pachinko-redis-heartbeat"),
         ]
         try:
-            async with asyncio.timeout(5.0):
+            async with asyncio.timeout(self.connect_timeout):
                 await self._connected.wait()
         except TimeoutError:
             log.warning("redis at %s not reachable yet; retrying in the background", self.url)
