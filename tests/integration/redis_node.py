@@ -47,6 +47,9 @@ class Node(fp.WebSocketResource):
         user = req.get_param("user")
         if user:
             await self.set_user(user)
+        manager = self._mgr()
+        assert isinstance(manager.backend, RedisBackend) and self.connection_id is not None
+        self.state = manager.backend.state_for(self.connection_id)
         return True
 
     def _mgr(self) -> fp.WebSocketConnectionManager:
@@ -90,6 +93,16 @@ class Node(fp.WebSocketResource):
                 "bus": manager.stats()["bus"],
             }
         )
+
+    @fp.handles_message("remember")
+    async def remember(self, ws: Any, payload: dict[str, Any]) -> None:
+        self.state.update(payload)
+
+    @fp.handles_message("recall")
+    async def recall(self, ws: Any, payload: Direct) -> None:
+        backend = self._mgr().backend
+        assert isinstance(backend, RedisBackend)
+        await ws.send_media({"type": "state", "state": await backend.read_state(payload.conn)})
 
     @fp.handles_message("whoami")
     async def whoami(self, ws: Any, payload: Ask) -> None:

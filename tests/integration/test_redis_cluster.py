@@ -213,3 +213,25 @@ async def test_hostile_bus_frames_are_counted_not_fatal(
     assert answer["bus"]["rejected_frames"] == 5
     await send(a1, "say", text="still fine")
     assert (await recv(b1))["text"] == "still fine"
+
+
+async def test_state_proxy_is_readable_from_other_nodes_and_removed_with_the_connection(
+    nodes: list[NodeProcess], clients: dict[str, ClientConnection]
+) -> None:
+    b1 = clients["b1"]
+    async with connect(nodes[0].url("s"), open_timeout=5) as a2:
+        await send(a2, "whoami")
+        a2_id = (await recv_type(a2, "me"))["id"]
+        await send(a2, "remember", name="alice", score=3)
+
+        async def recall() -> dict[str, Any]:
+            await send(b1, "recall", conn=a2_id, text="")
+            return (await recv_type(b1, "state"))["state"]  # type: ignore[no-any-return]
+
+        async with asyncio.timeout(5):
+            while (state := await recall()) != {"name": "alice", "score": 3}:
+                await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):
+        while state:
+            await asyncio.sleep(0.05)
+            state = await recall()

@@ -159,3 +159,30 @@ async def test_unreachable_redis_startup_is_bounded_and_delivery_stays_local() -
 def test_constructor_validates_its_arguments() -> None:
     with pytest.raises(ValueError, match="positive"):
         RedisBackend("redis://127.0.0.1:1/0", ttl=0)
+
+
+async def test_state_proxy_is_dict_like_and_queues_writes_in_order() -> None:
+    manager = await manager_on()
+    backend = backend_of(manager)
+    with pytest.raises(WebSocketConnectionNotFoundError):
+        backend.state_for("a")
+    await manager.add_connection("a", StubWS())
+    state = backend.state_for("a")
+    assert backend.state_for("a") is state
+    state["n"] = 1
+    state.update(name="x")
+    del state["n"]
+    assert dict(state) == {"name": "x"} and len(state) == 1 and "n" not in state
+    with pytest.raises(TypeError, match="JSON"):
+        state["bad"] = object()
+    with pytest.raises(TypeError):
+        state[1] = 2  # type: ignore[index]
+    assert await backend.read_state("a") == {"name": "x"}
+    writes = [item for item in backend._queue if item[0] == "state"]
+    assert writes == [
+        ("state", "a", "n", b"1"),
+        ("state", "a", "name", b'"x"'),
+        ("state", "a", "n", None),
+    ]
+    await manager.remove_connection("a")
+    assert backend._queue[-1] == ("state_del", "a")

@@ -37,9 +37,14 @@ from typing import Any
 import msgspec
 
 from .. import _accel
-from ..exceptions import BusFrameError, MissingDependencyError
+from ..exceptions import (
+    BusFrameError,
+    MissingDependencyError,
+    WebSocketConnectionNotFoundError,
+)
 from .base import DeliverFn
 from .memory import InProcessBackend
+from .state import RedisState
 
 try:
     import redis.asyncio as aioredis
@@ -77,6 +82,7 @@ class _Change(msgspec.Struct, array_like=True, frozen=True):
 
 
 _encode = msgspec.msgpack.Encoder().encode
+_json = msgspec.json.Encoder().encode
 _decode_change = msgspec.msgpack.Decoder(_Change).decode
 _decode_record = msgspec.msgpack.Decoder(_Record).decode
 _SEQ = "#seq"
@@ -166,6 +172,8 @@ class RedisBackend(InProcessBackend):
         self.node = ""
         self._deliver: DeliverFn | None = None
         self._cluster_rooms = _ClusterRooms(self)
+        self._states: dict[str, RedisState] = {}
+        self._needs_resync = False
         self._nodes: dict[str, _Node] = {}
         self._queue: deque[tuple[Any, ...]] = deque()
         self._wake = asyncio.Event()
@@ -265,6 +273,38 @@ class RedisBackend(InProcessBackend):
         if known:
             self._seq += 1
             self._enqueue(("del", conn_id, self._seq))
+        if self._states.pop(conn_id, None) is not None:
+            self._enqueue(("state_del", conn_id))
+
+    # -- per-connection state (Redis hash) -----------------------------------------
+
+    def _state_key(self, conn_id: str) -> str:
+        return f"{self.prefix}:state:{conn_id}"
+
+    def state_for(self, conn_id: str) -> RedisState:
+        """The Redis-hash ``state`` of a local connection (one per connection)."""
+        if conn_id not in self._websockets:
+            raise WebSocketConnectionNotFoundError(conn_id)
+        state = self._states.get(conn_id)
+        if state is None:
+            state = self._states[conn_id] = RedisState(self, conn_id)
+        return state
+
+    def write_state(self, conn_id: str, key: str, encoded: bytes | None) -> None:
+        """Queue one field write (``None``: delete) of a connection's state hash."""
+        self._enqueue(("state", conn_id, key, encoded))
+
+    async def read_state(self, conn_id: str) -> dict[str, Any]:
+        """A connection's state as stored in Redis (any node; ``{}`` if none)."""
+        state = self._states.get(conn_id)
+        if state is not None:
+            return dict(state)
+        async with asyncio.timeout(5.0):
+            fields = await self._client.hgetall(self._state_key(conn_id))
+        return {
+            (k.decode() if isinstance(k, bytes) else k): msgspec.json.decode(v)
+            for k, v in fields.items()
+        }
 
     async def join_room(self, conn_id: str, room: str) -> None:
         await super().join_room(conn_id, room)
@@ -351,8 +391,12 @@ class RedisBackend(InProcessBackend):
         return True
 
     def _enqueue(self, item: tuple[Any, ...]) -> None:
-        if len(self._queue) >= self.max_pending and item[0] == "pub":
-            self._lost(1, "publish queue full")
+        if len(self._queue) >= self.max_pending:
+            if item[0] == "pub":
+                self._lost(1, "publish queue full")
+            else:
+                # Presence and state are rewritten whole by the next heartbeat.
+                self._needs_resync = True
             return
         self._queue.append(item)
         self._wake.set()
@@ -405,13 +449,25 @@ class RedisBackend(InProcessBackend):
                 pipe.hdel(key, conn)
                 pipe.hset(key, _SEQ, seq)
                 self._control(pipe, _Change(seq, "del", conn))
+            elif op == "state":
+                _op, conn, field, value = item
+                skey = self._state_key(conn)
+                if value is None:
+                    pipe.hdel(skey, field)
+                else:
+                    pipe.hset(skey, field, value)
+                    pipe.expire(skey, max(1, round(self.ttl)))
+            elif op == "state_del":
+                pipe.delete(self._state_key(item[1]))
             elif op == "hb":
                 pipe.expire(key, max(1, round(self.ttl)))
+                for conn in self._states:
+                    pipe.expire(self._state_key(conn), max(1, round(self.ttl)))
                 self._control(pipe, _Change(self._seq, "hb"))
             elif op == "resync":
                 self._resync(pipe, key)
             elif op == "bye":
-                pipe.delete(key)
+                pipe.delete(key, *(self._state_key(conn) for conn in self._states))
                 self._control(pipe, _Change(self._seq, "bye"))
         await pipe.execute()
         self._stats["published"] += published
@@ -433,6 +489,12 @@ class RedisBackend(InProcessBackend):
         pipe.delete(key)
         pipe.hset(key, mapping=mapping)
         pipe.expire(key, max(1, round(self.ttl)))
+        for conn_id, state in self._states.items():
+            skey = self._state_key(conn_id)
+            pipe.delete(skey)
+            if state:
+                pipe.hset(skey, mapping={k: _json(v) for k, v in state.items()})
+                pipe.expire(skey, max(1, round(self.ttl)))
         # Nodes that loaded the presence before this rewrite learn it here.
         self._control(pipe, _Change(self._seq, "snap", snap=records))
 
@@ -442,6 +504,9 @@ class RedisBackend(InProcessBackend):
         while True:
             await asyncio.sleep(interval)
             if self._connected.is_set():
+                if self._needs_resync and len(self._queue) < self.max_pending:
+                    self._needs_resync = False
+                    self._enqueue(("resync",))
                 self._enqueue(("hb",))
             horizon = time.monotonic() - self.ttl
             for name in [k for k, n in self._nodes.items() if n.seen < horizon]:
