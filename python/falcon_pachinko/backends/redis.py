@@ -174,6 +174,7 @@ class RedisBackend(InProcessBackend):
         self._cluster_rooms = _ClusterRooms(self)
         self._states: dict[str, RedisState] = {}
         self._needs_resync = False
+        self._loss_logged = False
         self._nodes: dict[str, _Node] = {}
         self._queue: deque[tuple[Any, ...]] = deque()
         self._wake = asyncio.Event()
@@ -402,10 +403,14 @@ class RedisBackend(InProcessBackend):
         self._wake.set()
 
     def _lost(self, frames: int, why: str) -> None:
+        """Count frames that will not reach other nodes; log once per episode
+        (until the queue drains again), never once per frame.
+        """
         if not frames:
             return
-        if self._stats["undelivered"] == 0 or self._down_since is None:
-            log.warning("%d bus frame(s) not delivered to other nodes: %s", frames, why)
+        if not self._loss_logged:
+            self._loss_logged = True
+            log.warning("bus frames not delivered to other nodes: %s (counting)", why)
         self._stats["undelivered"] += frames
 
     async def _publisher(self) -> None:
@@ -430,6 +435,9 @@ class RedisBackend(InProcessBackend):
                     self._outage(exc)
                     self._lost(sum(1 for item in batch if item[0] == "pub"), repr(exc))
             self._drained.set()
+            if self._loss_logged and self._connected.is_set():
+                self._loss_logged = False
+                log.warning("bus frames lost so far: %d", self._stats["undelivered"])
 
     async def _flush(self, batch: list[tuple[Any, ...]]) -> None:
         pipe = self._client.pipeline(transaction=False)
