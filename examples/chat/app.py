@@ -80,9 +80,9 @@ async def presence(manager: fp.WebSocketConnectionManager, interval: float = 5.0
         await asyncio.sleep(interval)
 
 
-def create_app() -> falcon.asgi.App:
+def create_app(backend: fp.ConnectionBackend | None = None) -> falcon.asgi.App:
     app = falcon.asgi.App()
-    manager = fp.install(app)  # in-process backend (the default)
+    manager = fp.install(app, backend=backend)  # None: in-process (the default)
     app.add_route("/", Page())
     router = fp.WebSocketRouter(name="chat")
     router.add_route("/chat/{room}", ChatRoom, name="room")
