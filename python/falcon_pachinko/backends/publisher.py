@@ -47,6 +47,8 @@ class FastPublisher(asyncio.Protocol):
         self.errors = 0
         self._handshake: asyncio.Future[bytes] | None = None
         self._tail = b""
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
 
     @classmethod
     async def open(cls, url: str, max_outstanding: int, timeout: float) -> FastPublisher | None:
@@ -89,16 +91,26 @@ class FastPublisher(asyncio.Protocol):
 
     def publish(self, channel: bytes, frame: bytes) -> bool:
         """Write one ``PUBLISH`` now; False if not connected or saturated."""
-        transport = self.transport
-        if transport is None or self.outstanding >= self.max_outstanding:
+        if self.transport is None or self.outstanding >= self.max_outstanding:
             return False
-        # PERF: one write per frame; the kernel coalesces them.
-        transport.write(
+        # PERF: frames published in one turn of the event loop go out in one
+        # write (one syscall, ~20-80 µs each on a busy box), flushed by a
+        # callback at the start of the next turn: microseconds, not a task.
+        self._out.append(
             b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
             % (len(channel), channel, len(frame), frame)
         )
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
         self.outstanding += 1
         return True
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        out, self._out = self._out, []
+        if self.transport is not None and out:
+            self.transport.write(b"".join(out))
 
     def close(self) -> int:
         """Close; returns how many frames were never acknowledged."""

@@ -46,6 +46,7 @@ from .base import DeliverFn
 from .memory import InProcessBackend
 from .publisher import FastPublisher
 from .state import RedisState
+from .subscriber import FastSubscriber
 
 try:
     import redis.asyncio as aioredis
@@ -87,6 +88,8 @@ _json = msgspec.json.Encoder().encode
 _decode_change = msgspec.msgpack.Decoder(_Change).decode
 _decode_record = msgspec.msgpack.Decoder(_Record).decode
 _SEQ = "#seq"
+#: Largest bus frame accepted from Redis (the codec's default limit).
+DEFAULT_MAX_FRAME = 1 << 24
 
 
 class _Node:
@@ -194,6 +197,7 @@ class RedisBackend(InProcessBackend):
             "undelivered": 0,
             "outages": 0,
             "reconnects": 0,
+            "dropped_on_receive": 0,
         }
 
     # -- wiring --------------------------------------------------------------------
@@ -539,10 +543,17 @@ class RedisBackend(InProcessBackend):
         """One pub/sub connection; reconnect with capped exponential backoff."""
         attempt = 0
         while not self._stopping:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            pubsub: Any = None
+            sub: FastSubscriber | None = None
             try:
                 async with asyncio.timeout(5.0):
-                    await pubsub.subscribe(self.bus_channel, self.node_channel)
+                    channels = [self.bus_channel, self.node_channel]
+                    sub = await FastSubscriber.open(
+                        self.url, channels, 5.0, DEFAULT_MAX_FRAME, self.max_pending
+                    )
+                    if sub is None:  # not redis:// (TLS, unix socket): redis-py
+                        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                        await pubsub.subscribe(*channels)
                     await self._load_presence()
                     self._fast = await FastPublisher.open(self.url, self.max_pending, 2.0)
                 if attempt:
@@ -556,10 +567,10 @@ class RedisBackend(InProcessBackend):
                 self._down_since = None
                 self._connected.set()
                 self._enqueue(("resync",))
-                while True:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None and message.get("type") == "message":
-                        await self._on_frame(message["data"])
+                if sub is not None:
+                    await self._receive_fast(sub)
+                else:
+                    await self._receive_pubsub(pubsub)
             except asyncio.CancelledError:
                 raise
             except _DOWN as exc:
@@ -567,14 +578,33 @@ class RedisBackend(InProcessBackend):
             finally:
                 self._connected.clear()
                 self._close_fast()
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(1.0):
-                        await pubsub.aclose()
+                if sub is not None:
+                    self._stats["dropped_on_receive"] += sub.dropped
+                    sub.close()
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(1.0):
+                            await pubsub.aclose()
             attempt += 1
             delay = min(self.max_backoff, 0.05 * 2 ** min(attempt, 10))
-            await asyncio.sleep(
-                delay * (0.5 + random.random() / 2)
-            )  # jitter: nodes do not reconnect in lockstep
+            # Jitter: nodes that lost Redis together do not reconnect in lockstep.
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+
+    async def _receive_fast(self, sub: FastSubscriber) -> None:
+        """Deliver frames in batches, one wake-up per read (see subscriber.py)."""
+        while True:
+            await sub.wake.wait()
+            sub.wake.clear()
+            for frame in sub.take():
+                await self._on_frame(frame)
+            if sub.closed:
+                raise ConnectionError(sub.error or "redis closed the subscriber connection")
+
+    async def _receive_pubsub(self, pubsub: Any) -> None:
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is not None and message.get("type") == "message":
+                await self._on_frame(message["data"])
 
     def _close_fast(self) -> None:
         fast, self._fast = self._fast, None
