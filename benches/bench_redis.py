@@ -139,8 +139,10 @@ async def burst_rate(
         if i % 1000 == 999:
             await asyncio.sleep(0)  # let the publisher drain (bounded queue)
     issued = time.perf_counter() - t0
-    print(f"  {room}: {count} broadcasts issued in {issued * 1e3:.1f} ms "
-          f"({count / issued:,.0f}/s, written to the socket)")
+    print(
+        f"  {room}: {count} broadcasts issued in {issued * 1e3:.1f} ms "
+        f"({count / issued:,.0f}/s, written to the socket)"
+    )
     async with asyncio.timeout(60):
         while True:
             stats = backend.bus_stats()
