@@ -15,7 +15,8 @@ pays the same scheduling costs:
   last member on node B has been handed the frame (B's whole fan-out).
 * ``publish``: B frames broadcast back to back on one node, pipelined by
   the backend's publisher, until all are on Redis (messages/s per node),
-  against raw redis-py pipelined ``PUBLISH`` of the same frames.
+  against raw redis-py pipelined ``PUBLISH`` of the same frames;
+  ``publish_alone`` the same with node B stopped (one node in the loop).
 * ``delivered``: the same burst counted on node B's members (messages
   delivered per second to stub connections across the bus).
 
@@ -181,6 +182,11 @@ async def run(url: str, clients: int, samples: int, burst: int) -> dict[str, flo
         await wait_count(probes_b, before + (burst // 10 - lost_room) * clients, 120)
         delivered_rate = (burst // 10 - lost_room) * clients / (time.perf_counter() - t0)
         lost += lost_room
+        # One node alone (B stopped): its subscriber still receives its own
+        # frames, as every node does, but no other node shares the loop.
+        await b.stop()
+        alone_rate, lost_alone = await burst_rate(a, backend_a, "void", message, burst)
+        lost += lost_alone
     finally:
         await a.stop()
         await b.stop()
@@ -193,6 +199,7 @@ async def run(url: str, clients: int, samples: int, burst: int) -> dict[str, flo
         "cross_p99_ms": pct(cross, 0.99) * 1e3,
         "added_p50_ms": (pct(cross, 0.5) - pct(raw, 0.5)) * 1e3,
         "publish_per_s": publish_rate,
+        "publish_alone_per_s": alone_rate,
         "raw_publish_per_s": raw_rate,
         "delivered_per_s": delivered_rate,
         "undelivered": float(lost),
