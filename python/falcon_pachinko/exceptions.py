@@ -9,6 +9,7 @@ carries structured attributes instead of a message to parse.
 from __future__ import annotations
 
 __all__ = [
+    "BusFrameError",
     "DeliveryTimeoutError",
     "DuplicateHandlerRegistrationError",
     "FrameError",
@@ -60,6 +61,43 @@ class FrameError(ValueError):
         super().__init__(f"{message} (kind={kind!r}, position={position})")
 
     def __reduce__(self) -> tuple[type[FrameError], tuple[str, int]]:
+        return (type(self), (self.kind, self.position))
+
+
+_BUS_MESSAGES = {
+    "too_large": "bus frame or field exceeds its size limit",
+    "magic": "not a falcon-pachinko bus frame",
+    "version": "unsupported bus frame version",
+    "target_kind": "unknown bus target kind",
+    "flags": "unknown bus frame flags",
+    "eof": "bus frame truncated",
+    "utf8": "bus frame text is not valid UTF-8",
+    "trailing": "trailing data after the bus frame",
+}
+
+
+class BusFrameError(ValueError):
+    """A bus frame (Redis backend) that could not be encoded or decoded.
+
+    Attributes
+    ----------
+    kind:
+        One of ``too_large, magic, version, target_kind, flags, eof, utf8,
+        trailing``.
+    position:
+        Byte offset of the field where the problem was detected (0 when
+        encoding).
+    """
+
+    kinds = frozenset(_BUS_MESSAGES)
+
+    def __init__(self, kind: str, position: int) -> None:
+        self.kind = kind
+        self.position = position
+        message = _BUS_MESSAGES.get(kind, kind)
+        super().__init__(f"{message} (kind={kind!r}, position={position})")
+
+    def __reduce__(self) -> tuple[type[BusFrameError], tuple[str, int]]:
         return (type(self), (self.kind, self.position))
 
 
