@@ -16,6 +16,7 @@ __all__ = [
     "HandlerNotAsyncError",
     "HandlerSignatureError",
     "InvalidWebSocketRoutePathError",
+    "LimitExceededError",
     "MissingDependencyError",
     "PartialWebSocketInstallError",
     "ServiceNotFoundError",
@@ -207,3 +208,18 @@ class SlowConsumerError(ConnectionError):
         self.conn_id = conn_id
         self.reason = reason
         super().__init__(f"connection {conn_id!r} closed as slow consumer: {reason}")
+
+
+class LimitExceededError(ValueError):
+    """A membership limit of the connection manager would be exceeded.
+
+    ``limit`` names it (``"room_name_length"``, ``"rooms_per_connection"``,
+    ``"user_id_length"``, ``"connections_per_user"``), ``maximum`` is the
+    configured bound, ``conn_id`` the connection that asked.
+    """
+
+    def __init__(self, limit: str, maximum: int, conn_id: str) -> None:
+        self.limit = limit
+        self.maximum = maximum
+        self.conn_id = conn_id
+        super().__init__(f"{limit} limit ({maximum}) exceeded by connection {conn_id!r}")

@@ -21,14 +21,19 @@ import asyncio
 import itertools
 import logging
 import secrets
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from . import _accel
 from .backends.base import ConnectionBackend
 from .backends.memory import InProcessBackend
 from .delivery import DeliveryResult, is_network_condition, resume
-from .exceptions import SlowConsumerError, WebSocketConnectionNotFoundError
+from .exceptions import (
+    LimitExceededError,
+    SlowConsumerError,
+    WebSocketConnectionNotFoundError,
+)
 from .senders import encode_event, sender_for
 
 __all__ = ["DeliveryResult", "WebSocketConnectionManager"]
@@ -96,6 +101,12 @@ class WebSocketConnectionManager:
         slow (its queued frames are dropped and counted).
     delivery_timeout:
         Upper bound for any ``timeout=`` wait of a delivery call.
+    max_rooms_per_connection, max_room_name_length, max_connections_per_user,
+    max_user_id_length:
+        Membership limits (defaults 256, 256 characters, 64, 256 characters):
+        ``join_room``/``set_user`` beyond them raise :class:`LimitExceededError`
+        (a ``ValueError``) and change nothing, so one client cannot make the
+        indexes grow without bound.
     """
 
     def __init__(
@@ -107,6 +118,10 @@ class WebSocketConnectionManager:
         slow_close_code: int = 1013,
         send_timeout: float = 5.0,
         delivery_timeout: float = 30.0,
+        max_rooms_per_connection: int = 256,
+        max_room_name_length: int = 256,
+        max_connections_per_user: int = 64,
+        max_user_id_length: int = 256,
     ) -> None:
         if overflow not in OVERFLOW_POLICIES:
             raise ValueError(f"overflow must be one of {', '.join(OVERFLOW_POLICIES)}")
@@ -125,6 +140,10 @@ class WebSocketConnectionManager:
         self.slow_close_code = slow_close_code
         self.send_timeout = send_timeout
         self.delivery_timeout = delivery_timeout
+        self.max_rooms_per_connection = max_rooms_per_connection
+        self.max_room_name_length = max_room_name_length
+        self.max_connections_per_user = max_connections_per_user
+        self.max_user_id_length = max_user_id_length
         self._peers: dict[str, _Peer] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._node = secrets.token_hex(4)
@@ -176,6 +195,15 @@ class WebSocketConnectionManager:
             self._settle(peer, peer.dead)
 
     async def join_room(self, conn_id: str, room: str) -> None:
+        """Add a connection to ``room`` (idempotent), within the membership limits."""
+        if isinstance(room, str) and len(room) > self.max_room_name_length:
+            raise LimitExceededError("room_name_length", self.max_room_name_length, conn_id)
+        if conn_id in self.hub:
+            rooms = self.hub.rooms_of(conn_id)
+            if len(rooms) >= self.max_rooms_per_connection and room not in rooms:
+                raise LimitExceededError(
+                    "rooms_per_connection", self.max_rooms_per_connection, conn_id
+                )
         await self.backend.join_room(conn_id, room)
 
     async def leave_room(self, conn_id: str, room: str) -> None:
@@ -183,6 +211,14 @@ class WebSocketConnectionManager:
 
     async def set_user(self, conn_id: str, user_id: str | None) -> None:
         """Tag a connection with a user id (``None`` clears it) for ``send_to_user``."""
+        if isinstance(user_id, str):
+            if len(user_id) > self.max_user_id_length:
+                raise LimitExceededError("user_id_length", self.max_user_id_length, conn_id)
+            devices = self.user_connections(user_id)
+            if len(devices) >= self.max_connections_per_user and conn_id not in devices:
+                raise LimitExceededError(
+                    "connections_per_user", self.max_connections_per_user, conn_id
+                )
         self.hub.set_user(conn_id, user_id)
         if self._bus is not None:
             await self._bus.set_user(conn_id, user_id)
@@ -201,6 +237,30 @@ class WebSocketConnectionManager:
             peer.unhandled[reason] = peer.unhandled.get(reason, 0) + 1
 
     # -- queries -------------------------------------------------------------------
+
+    @property
+    def websockets(self) -> Mapping[str, Any]:
+        """Read-only snapshot: connection id -> socket, for this process's connections."""
+        return MappingProxyType({conn_id: peer.ws for conn_id, peer in self._peers.items()})
+
+    @property
+    def rooms(self) -> Mapping[str, frozenset[str]]:
+        """Read-only snapshot: room -> member ids (as the backend sees them)."""
+        return MappingProxyType(dict(self.backend.rooms))
+
+    async def snapshot(self, room: str | None = None) -> frozenset[str]:
+        """Ids of a room's members (or of every connection) at this instant."""
+        return await self.backend.snapshot(room)
+
+    async def get_websocket(self, conn_id: str) -> Any | None:
+        """The socket of a connection, or ``None`` when it is unknown (as published)."""
+        peer = self._peers.get(conn_id)
+        if peer is not None:
+            return peer.ws
+        try:
+            return await self.backend.get_websocket(conn_id)
+        except WebSocketConnectionNotFoundError:
+            return None
 
     def server_close_code(self, conn_id: str) -> int | None:
         """The code the manager closed this connection with, if it did."""
