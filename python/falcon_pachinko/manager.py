@@ -588,6 +588,13 @@ class WebSocketConnectionManager:
                 if fut is not None and not fut.done():
                     fut.set_result(None)
             while True:
+                if self._gone(peer):
+                    # The peer went away while frames waited: writing them to
+                    # a dead transport only makes the server log warnings.
+                    if conn_id in hub:
+                        hub.mark_closing(conn_id)  # the rest is dropped, counted
+                    self._settle(peer, _Gone(f"connection {conn_id!r} closed"))
+                    return
                 event = hub.pop(conn_id)
                 if event is None:
                     break

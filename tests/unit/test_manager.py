@@ -388,3 +388,19 @@ async def test_published_manager_views() -> None:
     assert await manager.get_websocket("c1") is None
     with pytest.raises(TypeError):
         manager.websockets["x"] = stubs[0]  # type: ignore[index]
+
+
+async def test_writer_stops_when_the_peer_is_gone() -> None:
+    """Frames queued for a peer that disconnected are dropped (and counted),
+    not written into its dead transport one by one.
+    """
+    manager, stubs = await manager_with("block", outbox_size=8)
+    for i in range(3):
+        await manager.broadcast_to_room("r", f"m{i}")  # m0 in flight, m1 and m2 queued
+    stubs[0].close_code = 1006  # the client vanished (Falcon: ws.closed)
+    stubs[0].gate.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert stubs[0].frames == ['"m0"']
+    assert manager.connection_stats("c0")["dropped"] == 2
+    assert manager.stats()["dropped_frames"] == 2
