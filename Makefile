@@ -50,6 +50,7 @@ demo: venv
 lint: venv
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --no-default-features -- -D warnings
 	$(BIN)/ruff check python tests benches examples scripts
 	$(BIN)/ruff format --check python tests benches examples scripts
 
@@ -64,8 +65,9 @@ typecheck: build
 stubtest: build
 	$(PY) -m mypy.stubtest falcon_pachinko._native
 
-cargo-test: venv
-	LD_LIBRARY_PATH=$(LIBDIR) cargo test --quiet
+# The PyO3-free core: no Python needed (no libpython on the library path).
+cargo-test:
+	cargo test --no-default-features --quiet
 
 # The whole suite once per implementation; benchmarks run once each as smoke
 # tests (timings are only meaningful under `make bench`).
@@ -138,7 +140,7 @@ FUZZ_TARGETS := frame_scan tag_table hub_ops
 .PHONY: fuzz
 fuzz: build
 	set -e; for target in $(FUZZ_TARGETS); do \
-		LD_LIBRARY_PATH=$(LIBDIR) cargo +nightly fuzz run -O $$target -- \
+		cargo +nightly fuzz run -O $$target -- \
 			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1; \
 	done
 	FALCON_PACHINKO_HYPOTHESIS=slow FALCON_PACHINKO_IMPL=native timeout $(FUZZ_SECONDS) \

@@ -121,12 +121,15 @@ impl<T, F> Hub<T, F> {
             rooms: Vec::new(),
             user: None,
         };
-        let slot = if let Some(slot) = self.free.pop() {
-            self.slots[slot] = Some(conn);
+        let len = self.slots.len();
+        let slot = if let Some(slot) = self.free.pop().filter(|&slot| slot < len) {
+            if let Some(entry) = self.slots.get_mut(slot) {
+                *entry = Some(conn);
+            }
             slot
         } else {
             self.slots.push(Some(conn));
-            self.slots.len() - 1
+            len
         };
         self.ids.insert(id.to_owned(), slot);
         Ok(())

@@ -198,7 +198,9 @@ impl<'a> Scanner<'a> {
                 }
                 let key_start = self.pos;
                 let has_escape = self.string()?;
-                let raw_key = &self.buf[key_start + 1..self.pos - 1];
+                let Some(raw_key) = self.buf.get(key_start + 1..self.pos.saturating_sub(1)) else {
+                    return fail(ErrorKind::Syntax, key_start);
+                };
                 let name: Cow<'a, [u8]> = if has_escape {
                     match decode_escaped(raw_key) {
                         Some(s) => Cow::Owned(s.into_bytes()),
@@ -236,10 +238,12 @@ impl<'a> Scanner<'a> {
         let Some((tag_start, tag_end)) = tag else {
             return fail(ErrorKind::MissingTag, start);
         };
-        if self.buf[tag_start] != b'"' {
+        if self.buf.get(tag_start) != Some(&b'"') {
             return fail(ErrorKind::TagType, tag_start);
         }
-        let raw_tag = &self.buf[tag_start + 1..tag_end - 1];
+        let Some(raw_tag) = self.buf.get(tag_start + 1..tag_end.saturating_sub(1)) else {
+            return fail(ErrorKind::TagType, tag_start);
+        };
         let tag = if raw_tag.contains(&b'\\') {
             match decode_escaped(raw_tag) {
                 Some(s) => Cow::Owned(s),
@@ -252,10 +256,9 @@ impl<'a> Scanner<'a> {
                 Err(err) => return fail(ErrorKind::Utf8, tag_start + 1 + err.valid_up_to()),
             }
         };
-        let payload = payload.and_then(|(s, e)| {
-            let raw = &self.buf[s..e];
-            (raw != b"null").then_some(raw)
-        });
+        let payload = payload
+            .and_then(|(s, e)| self.buf.get(s..e))
+            .filter(|raw| *raw != b"null");
         Ok(Scanned { tag, payload })
     }
 
@@ -337,11 +340,9 @@ impl<'a> Scanner<'a> {
             // than by memchr's setup; long ones by memchr's SIMD search.
             let short = rest.iter().take(16).position(|&c| c == b'"' || c == b'\\');
             let found = short.or_else(|| {
-                if rest.len() > 16 {
-                    memchr::memchr2(b'"', b'\\', &rest[16..]).map(|i| i + 16)
-                } else {
-                    None
-                }
+                rest.get(16..)
+                    .and_then(|tail| memchr::memchr2(b'"', b'\\', tail))
+                    .map(|i| i + 16)
             });
             let Some(skip) = found else {
                 if let Some(bad) = rest.iter().position(|&c| c < 0x20) {
@@ -349,13 +350,14 @@ impl<'a> Scanner<'a> {
                 }
                 return fail(ErrorKind::Eof, self.buf.len());
             };
-            if has_control(&rest[..skip]) {
-                if let Some(bad) = rest[..skip].iter().position(|&c| c < 0x20) {
+            let head = rest.get(..skip).unwrap_or(rest);
+            if has_control(head) {
+                if let Some(bad) = head.iter().position(|&c| c < 0x20) {
                     return fail(ErrorKind::Syntax, self.pos + bad);
                 }
             }
             self.pos += skip;
-            if self.buf[self.pos] == b'"' {
+            if self.buf.get(self.pos) == Some(&b'"') {
                 self.pos += 1;
                 return Ok(escaped);
             }
@@ -439,8 +441,7 @@ fn hex4(raw: &[u8]) -> Option<u32> {
 fn decode_escaped(raw: &[u8]) -> Option<String> {
     let mut out: Vec<u8> = Vec::with_capacity(raw.len());
     let mut i = 0;
-    while i < raw.len() {
-        let c = raw[i];
+    while let Some(&c) = raw.get(i) {
         if c != b'\\' {
             out.push(c);
             i += 1;

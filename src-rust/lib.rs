@@ -1,26 +1,42 @@
 //! `falcon_pachinko._native`: module glue only.
 //!
-//! Each concern lives in its own file; `frame` and `fanout` are PyO3-free and
-//! covered by `cargo test`. The Python package's `_accel` module is the only
-//! importer of this module.
+//! The core is PyO3-free: `frame` (JSON frame scan), `fanout` (membership,
+//! outboxes, overflow policy) and `bus` (bus-frame codec) build and test
+//! without Python (`cargo test --no-default-features`). The bindings, behind
+//! the default `python` feature, are `lookup` (`scan_frame`, `TagTable`),
+//! `hub` (`FanoutHub`), `bus_binding` and `errors` (the Python exception
+//! classes).
+//! The Python package's `_accel` module is the only importer of this module.
 
-mod errors;
+pub mod bus;
 pub mod fanout;
 pub mod frame;
+
+#[cfg(feature = "python")]
+mod bus_binding;
+#[cfg(feature = "python")]
+mod errors;
+#[cfg(feature = "python")]
 mod hub;
+#[cfg(feature = "python")]
 mod lookup;
 
+#[cfg(feature = "python")]
 use pyo3::prelude::*;
 
 /// Bumped whenever the native contract changes; `_accel` refuses a module
 /// whose ABI differs from the pure twin's.
-pub const ACCEL_ABI: u32 = 1;
+pub const ACCEL_ABI: u32 = 2;
 
+#[cfg(feature = "python")]
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ACCEL_ABI", ACCEL_ABI)?;
     m.add_function(wrap_pyfunction!(lookup::scan_frame, m)?)?;
     m.add_class::<lookup::TagTable>()?;
     m.add_class::<hub::FanoutHub>()?;
+    m.add("BUS_KINDS", pyo3::types::PyTuple::new(m.py(), bus::KINDS)?)?;
+    m.add_function(wrap_pyfunction!(bus_binding::encode_bus_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(bus_binding::decode_bus_frame, m)?)?;
     Ok(())
 }

@@ -188,11 +188,14 @@ async def presence(
 
 
 def create_app(
-    *, presence_interval: float = PRESENCE_INTERVAL
+    backend: fp.ConnectionBackend | None = None, *, presence_interval: float = PRESENCE_INTERVAL
 ) -> falcon.asgi.App[falcon.asgi.Request, falcon.asgi.Response]:
-    """The demo app; ``presence_interval`` (seconds) paces the presence worker."""
+    """The demo app; ``backend`` (default: in-process) shares rooms across
+    processes when it is a ``RedisBackend``; ``presence_interval`` (seconds)
+    paces the presence worker.
+    """
     app = falcon.asgi.App()
-    manager = fp.install(app)  # in-process backend (the default)
+    manager = fp.install(app, backend=backend)
     roster = Roster(fp.connection_manager(app))
     app.add_route("/", Page())
     app.add_static_route("/static", str(HERE / "static"))

@@ -25,11 +25,16 @@ MAX_ROOMS = 256  # histories kept (least recently used dropped): bounded memory
 
 _ROOM = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _SPACES = re.compile(r"\s+")
+# Control and format characters (NUL, bidi overrides, ...) would make a name
+# look blank or different from what it is: they are removed.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 def clean_name(name: str) -> str:
-    """Trim, collapse inner whitespace and cap the length; ``""`` if blank."""
-    return _SPACES.sub(" ", name).strip()[:MAX_NAME].strip()
+    """Drop control characters, trim, collapse inner whitespace and cap the
+    length; ``""`` if nothing visible is left.
+    """
+    return _SPACES.sub(" ", _INVISIBLE.sub("", name)).strip()[:MAX_NAME].strip()
 
 
 def clean_room(room: str) -> str | None:

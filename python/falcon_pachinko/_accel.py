@@ -20,7 +20,16 @@ from typing import TYPE_CHECKING, Literal
 
 from . import _pure
 
-__all__ = ["ACCEL_ABI", "IMPLEMENTATION", "FanoutHub", "TagTable", "scan_frame"]
+__all__ = [
+    "ACCEL_ABI",
+    "BUS_KINDS",
+    "IMPLEMENTATION",
+    "FanoutHub",
+    "TagTable",
+    "decode_bus_frame",
+    "encode_bus_frame",
+    "scan_frame",
+]
 
 ENV_VAR = "FALCON_PACHINKO_IMPL"
 ALLOWED = ("auto", "native", "pure")
@@ -82,8 +91,12 @@ IMPLEMENTATION: Literal["native", "pure"] = _chosen
 
 if TYPE_CHECKING:
     from ._pure import ACCEL_ABI, FanoutHub, TagTable, scan_frame
+    from ._pure_bus import BUS_KINDS, decode_bus_frame, encode_bus_frame
 else:
     ACCEL_ABI = _impl.ACCEL_ABI
     FanoutHub = _impl.FanoutHub
     TagTable = _impl.TagTable
     scan_frame = _impl.scan_frame
+    BUS_KINDS = _impl.BUS_KINDS
+    encode_bus_frame = _impl.encode_bus_frame
+    decode_bus_frame = _impl.decode_bus_frame

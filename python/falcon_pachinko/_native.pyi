@@ -2,10 +2,25 @@
 from collections.abc import Callable, Iterable
 from typing import Any, final
 
-__all__ = ["ACCEL_ABI", "FanoutHub", "TagTable", "scan_frame"]
+__all__ = [
+    "ACCEL_ABI",
+    "BUS_KINDS",
+    "FanoutHub",
+    "TagTable",
+    "decode_bus_frame",
+    "encode_bus_frame",
+    "scan_frame",
+]
 
 ACCEL_ABI: int
+BUS_KINDS: tuple[str, ...]
 
+def encode_bus_frame(
+    kind: str, target: str, exclude: Iterable[str] | None, origin: str, payload: str | bytes
+) -> bytes: ...
+def decode_bus_frame(
+    frame: bytes, max_size: int = 16777216
+) -> tuple[str, str, tuple[str, ...], str, str | bytes]: ...
 def scan_frame(
     frame: str | bytes, key: str = "type", max_size: int = 1048576, max_depth: int = 64
 ) -> tuple[str, bytes | None]: ...

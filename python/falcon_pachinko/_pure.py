@@ -19,7 +19,7 @@ from .exceptions import FrameError, WebSocketConnectionNotFoundError
 
 __all__ = ["ACCEL_ABI", "FanoutHub", "TagTable", "scan_frame"]
 
-ACCEL_ABI = 1
+ACCEL_ABI = 2
 DEFAULT_MAX_SIZE = 1 << 20
 DEFAULT_MAX_DEPTH = 64
 
@@ -652,3 +652,7 @@ def _unlink(index: dict[str, dict[str, _Conn]], key: str, conn_id: str) -> None:
         members.pop(conn_id, None)
         if not members:
             del index[key]
+
+
+# The bus codec twin (Redis backend) lives in its own module; re-exported here.
+from ._pure_bus import BUS_KINDS, decode_bus_frame, encode_bus_frame  # noqa: E402, F401

@@ -9,12 +9,14 @@ carries structured attributes instead of a message to parse.
 from __future__ import annotations
 
 __all__ = [
+    "BusFrameError",
     "DeliveryTimeoutError",
     "DuplicateHandlerRegistrationError",
     "FrameError",
     "HandlerNotAsyncError",
     "HandlerSignatureError",
     "InvalidWebSocketRoutePathError",
+    "LimitExceededError",
     "MissingDependencyError",
     "PartialWebSocketInstallError",
     "ServiceNotFoundError",
@@ -60,6 +62,43 @@ class FrameError(ValueError):
         super().__init__(f"{message} (kind={kind!r}, position={position})")
 
     def __reduce__(self) -> tuple[type[FrameError], tuple[str, int]]:
+        return (type(self), (self.kind, self.position))
+
+
+_BUS_MESSAGES = {
+    "too_large": "bus frame or field exceeds its size limit",
+    "magic": "not a falcon-pachinko bus frame",
+    "version": "unsupported bus frame version",
+    "target_kind": "unknown bus target kind",
+    "flags": "unknown bus frame flags",
+    "eof": "bus frame truncated",
+    "utf8": "bus frame text is not valid UTF-8",
+    "trailing": "trailing data after the bus frame",
+}
+
+
+class BusFrameError(ValueError):
+    """A bus frame (Redis backend) that could not be encoded or decoded.
+
+    Attributes
+    ----------
+    kind:
+        One of ``too_large, magic, version, target_kind, flags, eof, utf8,
+        trailing``.
+    position:
+        Byte offset of the field where the problem was detected (0 when
+        encoding).
+    """
+
+    kinds = frozenset(_BUS_MESSAGES)
+
+    def __init__(self, kind: str, position: int) -> None:
+        self.kind = kind
+        self.position = position
+        message = _BUS_MESSAGES.get(kind, kind)
+        super().__init__(f"{message} (kind={kind!r}, position={position})")
+
+    def __reduce__(self) -> tuple[type[BusFrameError], tuple[str, int]]:
         return (type(self), (self.kind, self.position))
 
 
@@ -169,3 +208,18 @@ class SlowConsumerError(ConnectionError):
         self.conn_id = conn_id
         self.reason = reason
         super().__init__(f"connection {conn_id!r} closed as slow consumer: {reason}")
+
+
+class LimitExceededError(ValueError):
+    """A membership limit of the connection manager would be exceeded.
+
+    ``limit`` names it (``"room_name_length"``, ``"rooms_per_connection"``,
+    ``"user_id_length"``, ``"connections_per_user"``), ``maximum`` is the
+    configured bound, ``conn_id`` the connection that asked.
+    """
+
+    def __init__(self, limit: str, maximum: int, conn_id: str) -> None:
+        self.limit = limit
+        self.maximum = maximum
+        self.conn_id = conn_id
+        super().__init__(f"{limit} limit ({maximum}) exceeded by connection {conn_id!r}")

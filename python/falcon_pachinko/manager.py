@@ -21,14 +21,19 @@ import asyncio
 import itertools
 import logging
 import secrets
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from . import _accel
 from .backends.base import ConnectionBackend
 from .backends.memory import InProcessBackend
 from .delivery import DeliveryResult, is_network_condition, resume
-from .exceptions import SlowConsumerError, WebSocketConnectionNotFoundError
+from .exceptions import (
+    LimitExceededError,
+    SlowConsumerError,
+    WebSocketConnectionNotFoundError,
+)
 from .senders import encode_event, sender_for
 
 __all__ = ["DeliveryResult", "WebSocketConnectionManager"]
@@ -39,6 +44,10 @@ OVERFLOW_POLICIES = ("drop_oldest", "drop_newest", "close")
 
 #: ``(sent, dropped, suspended, failed, close, queued)`` from the hub.
 _Fanout = tuple[int, int, list[Any], list[Any], list[str], list[str]]
+
+
+#: ``send_to_connection`` to a connection on another node: queued on the bus.
+_REMOTE_ONE = DeliveryResult(recipients=1, queued=1)
 
 
 class _Gone(ConnectionError):
@@ -92,6 +101,12 @@ class WebSocketConnectionManager:
         slow (its queued frames are dropped and counted).
     delivery_timeout:
         Upper bound for any ``timeout=`` wait of a delivery call.
+    max_rooms_per_connection, max_room_name_length, max_connections_per_user,
+    max_user_id_length:
+        Membership limits (defaults 256, 256 characters, 64, 256 characters):
+        ``join_room``/``set_user`` beyond them raise :class:`LimitExceededError`
+        (a ``ValueError``) and change nothing, so one client cannot make the
+        indexes grow without bound.
     """
 
     def __init__(
@@ -103,6 +118,10 @@ class WebSocketConnectionManager:
         slow_close_code: int = 1013,
         send_timeout: float = 5.0,
         delivery_timeout: float = 30.0,
+        max_rooms_per_connection: int = 256,
+        max_room_name_length: int = 256,
+        max_connections_per_user: int = 64,
+        max_user_id_length: int = 256,
     ) -> None:
         if overflow not in OVERFLOW_POLICIES:
             raise ValueError(f"overflow must be one of {', '.join(OVERFLOW_POLICIES)}")
@@ -112,11 +131,19 @@ class WebSocketConnectionManager:
         self.hub = _accel.FanoutHub(outbox_size, overflow)
         self.backend.bind_hub(self.hub)
         # PERF: the built-in backend keeps its rooms in the hub itself, so a
-        # room broadcast is one hub call; any other backend is asked.
-        self._local_rooms = type(self.backend) is InProcessBackend
+        # room broadcast is one hub call; any other backend is asked. A
+        # distributed backend keeps local rooms in the hub too (local fan-out
+        # is the same hub call) and repeats each delivery on other nodes.
+        self._bus = self.backend if self.backend.distributed else None
+        self._presence_hub = type(self.backend) is InProcessBackend
+        self._local_rooms = self._presence_hub or self._bus is not None
         self.slow_close_code = slow_close_code
         self.send_timeout = send_timeout
         self.delivery_timeout = delivery_timeout
+        self.max_rooms_per_connection = max_rooms_per_connection
+        self.max_room_name_length = max_room_name_length
+        self.max_connections_per_user = max_connections_per_user
+        self.max_user_id_length = max_user_id_length
         self._peers: dict[str, _Peer] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._node = secrets.token_hex(4)
@@ -125,6 +152,7 @@ class WebSocketConnectionManager:
         self.lost_peers = 0
         self.slow_closes = 0
         self._unhandled: dict[str, int] = {}
+        self.backend.attach(self._node, self._deliver_from_bus)
 
     # -- registration ------------------------------------------------------------
 
@@ -167,6 +195,15 @@ class WebSocketConnectionManager:
             self._settle(peer, peer.dead)
 
     async def join_room(self, conn_id: str, room: str) -> None:
+        """Add a connection to ``room`` (idempotent), within the membership limits."""
+        if isinstance(room, str) and len(room) > self.max_room_name_length:
+            raise LimitExceededError("room_name_length", self.max_room_name_length, conn_id)
+        if conn_id in self.hub:
+            rooms = self.hub.rooms_of(conn_id)
+            if len(rooms) >= self.max_rooms_per_connection and room not in rooms:
+                raise LimitExceededError(
+                    "rooms_per_connection", self.max_rooms_per_connection, conn_id
+                )
         await self.backend.join_room(conn_id, room)
 
     async def leave_room(self, conn_id: str, room: str) -> None:
@@ -174,7 +211,17 @@ class WebSocketConnectionManager:
 
     async def set_user(self, conn_id: str, user_id: str | None) -> None:
         """Tag a connection with a user id (``None`` clears it) for ``send_to_user``."""
+        if isinstance(user_id, str):
+            if len(user_id) > self.max_user_id_length:
+                raise LimitExceededError("user_id_length", self.max_user_id_length, conn_id)
+            devices = self.user_connections(user_id)
+            if len(devices) >= self.max_connections_per_user and conn_id not in devices:
+                raise LimitExceededError(
+                    "connections_per_user", self.max_connections_per_user, conn_id
+                )
         self.hub.set_user(conn_id, user_id)
+        if self._bus is not None:
+            await self._bus.set_user(conn_id, user_id)
 
     def count_unhandled(self, conn_id: str | None, reason: str) -> None:
         """Count one inbound frame that did not reach a handler, by ``reason``.
@@ -191,30 +238,57 @@ class WebSocketConnectionManager:
 
     # -- queries -------------------------------------------------------------------
 
+    @property
+    def websockets(self) -> Mapping[str, Any]:
+        """Read-only snapshot: connection id -> socket, for this process's connections."""
+        return MappingProxyType({conn_id: peer.ws for conn_id, peer in self._peers.items()})
+
+    @property
+    def rooms(self) -> Mapping[str, frozenset[str]]:
+        """Read-only snapshot: room -> member ids (as the backend sees them)."""
+        return MappingProxyType(dict(self.backend.rooms))
+
+    async def snapshot(self, room: str | None = None) -> frozenset[str]:
+        """Ids of a room's members (or of every connection) at this instant."""
+        return await self.backend.snapshot(room)
+
+    async def get_websocket(self, conn_id: str) -> Any | None:
+        """The socket of a connection, or ``None`` when it is unknown (as published)."""
+        peer = self._peers.get(conn_id)
+        if peer is not None:
+            return peer.ws
+        try:
+            return await self.backend.get_websocket(conn_id)
+        except WebSocketConnectionNotFoundError:
+            return None
+
     def server_close_code(self, conn_id: str) -> int | None:
         """The code the manager closed this connection with, if it did."""
         peer = self._peers.get(conn_id)
         return None if peer is None else peer.closed_with
 
     def user_connections(self, user_id: str) -> list[str]:
+        """Ids of a user's connections (on every node with a distributed backend)."""
+        if self._bus is not None:
+            return self._bus.user_members(user_id)
         return self.hub.user_members(user_id)
 
     def room_size(self, room: str) -> int:
-        if self._local_rooms:
+        if self._presence_hub:
             return self.hub.room_size(room)
         return len(self.backend.rooms.get(room, ()))
 
     def room_members(self, room: str) -> list[str]:
-        if self._local_rooms:
+        if self._presence_hub:
             return self.hub.members(room)
         return sorted(self.backend.rooms.get(room, ()))
 
     def get_rooms_by_prefix(self, prefix: str) -> list[str]:
-        rooms = self.hub.rooms() if self._local_rooms else list(self.backend.rooms)
+        rooms = self.hub.rooms() if self._presence_hub else list(self.backend.rooms)
         return sorted(r for r in rooms if r.startswith(prefix))
 
     def rooms_of(self, conn_id: str) -> list[str]:
-        if self._local_rooms:
+        if self._presence_hub or (self._bus is not None and conn_id in self.hub):
             return self.hub.rooms_of(conn_id)
         return sorted(r for r, members in self.backend.rooms.items() if conn_id in members)
 
@@ -238,12 +312,13 @@ class WebSocketConnectionManager:
         """
         return {
             "connections": len(self.hub),
-            "rooms": len(self.hub.rooms()) if self._local_rooms else len(self.backend.rooms),
+            "rooms": len(self.hub.rooms()) if self._presence_hub else len(self.backend.rooms),
             "dropped_frames": self.hub.dropped_total,
             "failed_sends": self.failed_sends,
             "lost_peers": self.lost_peers,
             "slow_closes": self.slow_closes,
             "unhandled_frames": dict(self._unhandled),
+            "bus": self.backend.bus_stats(),
         }
 
     def connection_stats(self, conn_id: str) -> dict[str, Any]:
@@ -265,6 +340,10 @@ class WebSocketConnectionManager:
         event = encode_event(data)
         if conn_id in self._peers:
             return await self._settle_fanout(event, self._one(conn_id, event), timeout)
+        if self._bus is not None:
+            if self._bus.publish("conn", conn_id, None, event):
+                return _REMOTE_ONE  # queued on the bus for the node that has it
+            raise WebSocketConnectionNotFoundError(conn_id)
         if self._local_rooms:
             raise WebSocketConnectionNotFoundError(conn_id)
         fan = await self._fanout_ids(frozenset((conn_id,)), event, None, strict=True)
@@ -291,6 +370,8 @@ class WebSocketConnectionManager:
         event = encode_event(data)
         if self._local_rooms:
             fan = self.hub.fanout_room(room, event, exclude)
+            if self._bus is not None:
+                self._bus.publish("room", room, exclude, event)
         else:
             fan = await self._fanout_ids(await self.backend.snapshot(room), event, exclude)
         return await self._settle_fanout(event, fan, timeout)
@@ -302,6 +383,8 @@ class WebSocketConnectionManager:
         event = encode_event(data)
         if self._local_rooms:
             fan = self.hub.fanout_all(event, exclude)
+            if self._bus is not None:
+                self._bus.publish("all", "", exclude, event)
         else:
             fan = await self._fanout_ids(await self.backend.snapshot(None), event, exclude)
         return await self._settle_fanout(event, fan, timeout)
@@ -317,6 +400,8 @@ class WebSocketConnectionManager:
         """Every connection (device) tagged with ``user_id``, as a broadcast."""
         event = encode_event(data)
         fan = self.hub.fanout_user(user_id, event, exclude)
+        if self._bus is not None:
+            self._bus.publish("user", user_id, exclude, event)
         return await self._settle_fanout(event, fan, timeout)
 
     async def publish_to_room(
@@ -385,6 +470,28 @@ class WebSocketConnectionManager:
             queued.append(conn_id)
             self._spawn(self._finish_unmanaged(conn_id, it, yielded))
         return sent, dropped, suspended, failed, close, queued
+
+    async def _deliver_from_bus(
+        self, kind: str, target: str, exclude: Collection[str], event: dict[str, Any]
+    ) -> None:
+        """Deliver locally a frame another node published (same fan-out and
+        isolation as a local broadcast; errors are logged, never raised).
+        """
+        hub = self.hub
+        if kind == "room":
+            fan = hub.fanout_room(target, event, exclude or None)
+        elif kind == "all":
+            fan = hub.fanout_all(event, exclude or None)
+        elif kind == "user":
+            fan = hub.fanout_user(target, event, exclude or None)
+        elif kind == "conn" and target in self._peers:
+            fan = self._one(target, event)
+        else:
+            return
+        try:
+            await self._settle_fanout(event, fan, None)
+        except Exception:
+            log.warning("delivery of a %s frame from another node failed", kind, exc_info=True)
 
     async def _finish_unmanaged(self, conn_id: str, it: Any, yielded: Any) -> None:
         """Finish a send to a socket only the backend knows, bounded."""
@@ -481,6 +588,13 @@ class WebSocketConnectionManager:
                 if fut is not None and not fut.done():
                     fut.set_result(None)
             while True:
+                if self._gone(peer):
+                    # The peer went away while frames waited: writing them to
+                    # a dead transport only makes the server log warnings.
+                    if conn_id in hub:
+                        hub.mark_closing(conn_id)  # the rest is dropped, counted
+                    self._settle(peer, _Gone(f"connection {conn_id!r} closed"))
+                    return
                 event = hub.pop(conn_id)
                 if event is None:
                     break

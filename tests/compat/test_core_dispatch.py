@@ -15,6 +15,8 @@ from falcon_pachinko import WebSocketResource, WebSocketRouter, handles_message
 from falcon_pachinko.hooks import HookContext
 from falcon_pachinko.testing import SimulatorRouterHarness, WebSocketSimulator
 
+from ..support.raw import dispatcher_sizes
+
 
 async def _accepted() -> WebSocketSimulator:
     ws = WebSocketSimulator()
@@ -157,28 +159,18 @@ class Pinger(WebSocketResource):
         self.pings += 100
 
 
-def _dispatcher_sizes() -> dict[str, int]:
-    d = Pinger._dispatcher
-    sizes = {"table": len(d.table), "entries": len(d.entries)}
-    for name in type(d).__slots__:
-        value = getattr(d, name, None)
-        if isinstance(value, dict):
-            sizes[name] = len(value)
-    return sizes
-
-
 async def test_client_chosen_tag_spellings_leave_the_caches_flat() -> None:
     r, ws = Pinger(), await _accepted()
     # The usual spellings route straight from the table.
     for tag in ("send_message", "sendMessage", "SendMessage", "send.message", "send-message"):
         await r.dispatch(ws, f'{{"type": "{tag}"}}')
     assert r.pings == 500
-    before = _dispatcher_sizes()
+    before = dispatcher_sizes(Pinger)
     for i in range(1100):  # 1,100 distinct 2 KiB spellings that all mean ping
         tag = "." * i + "ping" + "-" * (2048 - i)
         await r.dispatch(ws, f'{{"type": "{tag}", "payload": {i}}}')
     assert r.pings == 500 + 1100
-    assert _dispatcher_sizes() == before
+    assert dispatcher_sizes(Pinger) == before
 
 
 class Deep(WebSocketResource):

@@ -117,7 +117,10 @@ async def test_names_are_unique_and_never_blank(
         join(srv, doc, "alice") as a1,
         join(srv, doc, "ALICE") as a2,
         join(srv, doc, " ") as g,
+        join(srv, doc, "\x00\n\u202e") as invisible,
     ):
+        hidden = (await invisible.expect("welcome"))["name"]  # control characters dropped
+        assert hidden.startswith("guest-")
         assert (await a1.expect("welcome"))["name"] == "alice"
         assert (await a2.expect("welcome"))["name"] == "ALICE-2"
         assert "taken" in (await a2.expect("notice"))["text"]
@@ -132,7 +135,7 @@ async def test_names_are_unique_and_never_blank(
         await a2.send({"type": "rename", "name": "carol"})
         renamed = await g.expect("renamed")
         assert renamed["old"] == "ALICE-2" and renamed["name"] == "carol"
-        assert renamed["members"] == sorted(["alice", "carol", guest])
+        assert renamed["members"] == sorted(["alice", "carol", guest, hidden])
     async with join(srv, doc, "alice") as again:  # freed on leave
         assert (await again.expect("welcome"))["name"] == "alice"
 

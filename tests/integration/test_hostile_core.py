@@ -12,10 +12,7 @@ with a bystander chatting in the same room throughout.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import socket
 from typing import Any
 
 import falcon.asgi
@@ -23,7 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 import falcon_pachinko as fp
 
-from ..support.raw import reset
+from ..support.raw import dispatcher_sizes, reset, send_upgrade
 from ..support.server import running_server
 
 ROOM = "chat"
@@ -64,23 +61,6 @@ def make_app() -> tuple[falcon.asgi.App, fp.WebSocketConnectionManager]:
     return app, manager
 
 
-async def open_upgrade(port: int, path: str) -> socket.socket:
-    """Send a WebSocket upgrade request and return at once: the 101 only
-    comes after ``on_connect``, which is exactly when this client vanishes.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    await loop.sock_connect(sock, ("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    await loop.sock_sendall(sock, request.encode())
-    return sock
-
-
 async def chat_round(bystander: ClientConnection, text: str) -> None:
     """The bystander says something and hears it back, bounded."""
     await bystander.send(json.dumps({"type": "say", "payload": text}))
@@ -99,7 +79,7 @@ async def test_resets_during_a_suspending_on_connect_leave_no_ghosts() -> None:
         await asyncio.sleep(0.1)  # the bystander's handshake has completed
         await chat_round(bystander, "before")
         for batch in range(RESETS // 20):
-            socks = [await open_upgrade(srv.port, "/ws/chat") for _ in range(20)]
+            socks = [await send_upgrade(srv.port, "/ws/chat") for _ in range(20)]
             async with asyncio.timeout(5):  # every one of them is inside on_connect
                 while Chat.started < 1 + 20 * (batch + 1):
                     await asyncio.sleep(0.002)
@@ -119,16 +99,6 @@ async def test_resets_during_a_suspending_on_connect_leave_no_ghosts() -> None:
                 await asyncio.sleep(0.01)
 
 
-def _sizes() -> dict[str, int]:
-    d = Chat._dispatcher
-    sizes = {"table": len(d.table), "entries": len(d.entries)}
-    for name in type(d).__slots__:
-        value = getattr(d, name, None)
-        if isinstance(value, dict):
-            sizes[name] = len(value)
-    return sizes
-
-
 async def test_distinct_long_tag_spellings_leave_the_caches_flat() -> None:
     app, _manager = make_app()
     async with running_server(app) as srv:
@@ -137,7 +107,7 @@ async def test_distinct_long_tag_spellings_leave_the_caches_flat() -> None:
         await chat_round(bystander, "hello")
         async with asyncio.timeout(5):  # the attacker is in the room too
             assert json.loads(await attacker.recv()) == {"said": "hello"}
-        before = _sizes()
+        before = dispatcher_sizes(Chat)
         for i in range(1100):  # 1,100 distinct 10 KiB spellings of "ping"
             tag = "." * i + "ping" + "-" * (10_240 - i)
             await attacker.send(json.dumps({"type": tag, "payload": i}))
@@ -149,7 +119,7 @@ async def test_distinct_long_tag_spellings_leave_the_caches_flat() -> None:
                 await bystander.send(json.dumps({"type": "ping", "payload": "b"}))
                 async with asyncio.timeout(5):
                     assert json.loads(await bystander.recv()) == {"pong": "b"}
-        assert _sizes() == before
+        assert dispatcher_sizes(Chat) == before
         await attacker.close()
         await bystander.close()
 

@@ -141,7 +141,7 @@ def doc_for(target: Any, **options: Any) -> dict[str, Any]:
 
 
 def accepted_tag(resource: fp.WebSocketResource, frame: Any) -> bool:
-    entry, _value = resource.route(json.dumps(frame))
+    entry, _value = resource._route(json.dumps(frame))  # the dispatcher's own verdict
     return entry.fn is not None
 
 

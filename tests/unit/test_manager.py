@@ -14,6 +14,7 @@ from falcon_pachinko import (
     ConnectionBackend,
     DeliveryResult,
     InProcessBackend,
+    LimitExceededError,
     WebSocketConnectionManager,
     WebSocketConnectionNotFoundError,
 )
@@ -340,3 +341,66 @@ async def test_custom_backend_is_really_used() -> None:
     assert manager.get_rooms_by_prefix("lob") == ["lobby"] and manager.rooms_of("a") == ["lobby"]
     with pytest.raises(WebSocketConnectionNotFoundError):
         await manager.send_to_connection("nobody", "y")
+
+
+async def test_membership_limits_refuse_and_change_nothing() -> None:
+    manager = WebSocketConnectionManager(
+        max_rooms_per_connection=2,
+        max_room_name_length=8,
+        max_connections_per_user=1,
+        max_user_id_length=5,
+    )
+    await manager.add_connection("a", StubWS())
+    await manager.add_connection("b", StubWS())
+    with pytest.raises(LimitExceededError) as info:
+        await manager.join_room("a", "x" * 9)
+    assert info.value.limit == "room_name_length" and isinstance(info.value, ValueError)
+    await manager.join_room("a", "r1")
+    await manager.join_room("a", "r2")
+    await manager.join_room("a", "r2")  # already a member: not a new room
+    with pytest.raises(LimitExceededError) as info:
+        await manager.join_room("a", "r3")
+    assert (info.value.limit, info.value.maximum, info.value.conn_id) == (
+        "rooms_per_connection",
+        2,
+        "a",
+    )
+    assert sorted(manager.rooms_of("a")) == ["r1", "r2"]
+    with pytest.raises(LimitExceededError):
+        await manager.set_user("a", "toolong")
+    await manager.set_user("a", "alice")
+    await manager.set_user("a", "alice")  # the same device again is fine
+    with pytest.raises(LimitExceededError) as info:
+        await manager.set_user("b", "alice")
+    assert info.value.limit == "connections_per_user"
+    assert manager.user_connections("alice") == ["a"]
+
+
+async def test_published_manager_views() -> None:
+    manager, stubs = await manager_with("ok", "ok")
+    assert dict(manager.websockets) == {"c0": stubs[0], "c1": stubs[1]}
+    assert dict(manager.rooms) == {"r": frozenset({"c0", "c1"})}
+    views = manager.websockets, manager.rooms
+    await manager.remove_connection("c1")
+    assert set(views[0]) == {"c0", "c1"}  # snapshots: taken when asked
+    assert await manager.snapshot("r") == frozenset({"c0"})
+    assert await manager.get_websocket("c0") is stubs[0]
+    assert await manager.get_websocket("c1") is None
+    with pytest.raises(TypeError):
+        manager.websockets["x"] = stubs[0]  # type: ignore[index]
+
+
+async def test_writer_stops_when_the_peer_is_gone() -> None:
+    """Frames queued for a peer that disconnected are dropped (and counted),
+    not written into its dead transport one by one.
+    """
+    manager, stubs = await manager_with("block", outbox_size=8)
+    for i in range(3):
+        await manager.broadcast_to_room("r", f"m{i}")  # m0 in flight, m1 and m2 queued
+    stubs[0].close_code = 1006  # the client vanished (Falcon: ws.closed)
+    stubs[0].gate.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert stubs[0].frames == ['"m0"']
+    assert manager.connection_stats("c0")["dropped"] == 2
+    assert manager.stats()["dropped_frames"] == 2
