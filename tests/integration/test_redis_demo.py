@@ -58,7 +58,7 @@ async def test_two_demo_processes_share_a_room(demo_ports: tuple[int, int]) -> N
     ):
         async with asyncio.timeout(10):
             while True:  # until B's join is known on A (presence settles)
-                await a.send(json.dumps({"type": "say", "payload": {"text": "hi from A"}}))
+                await a.send(json.dumps({"type": "say", "text": "hi from A"}))
                 try:
                     while True:
                         msg = json.loads(await asyncio.wait_for(b.recv(), 0.5))
