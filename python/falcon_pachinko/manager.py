@@ -70,7 +70,9 @@ class _Peer:
 
     def __init__(self, conn_id: str, ws: Any, send: Any) -> None:
         self.conn_id = conn_id
-        self.unhandled: dict[str, int] = {}
+        # PERF: created on the first refused frame: most connections never
+        # have one, and a dict per peer is garbage-collector work per peer.
+        self.unhandled: dict[str, int] | None = None
         self.ws = ws
         self.send = send
         self.writer: asyncio.Task[None] | None = None
@@ -234,7 +236,10 @@ class WebSocketConnectionManager:
         totals[reason] = totals.get(reason, 0) + 1
         peer = self._peers.get(conn_id) if conn_id is not None else None
         if peer is not None:
-            peer.unhandled[reason] = peer.unhandled.get(reason, 0) + 1
+            counts = peer.unhandled
+            if counts is None:
+                counts = peer.unhandled = {}
+            counts[reason] = counts.get(reason, 0) + 1
 
     # -- queries -------------------------------------------------------------------
 
@@ -324,7 +329,7 @@ class WebSocketConnectionManager:
     def connection_stats(self, conn_id: str) -> dict[str, Any]:
         queued, dropped, busy = self.hub.stats(conn_id)
         peer = self._peers.get(conn_id)
-        unhandled = dict(peer.unhandled) if peer is not None else {}
+        unhandled = dict(peer.unhandled or {}) if peer is not None else {}
         return {"queued": queued, "dropped": dropped, "busy": busy, "unhandled_frames": unhandled}
 
     # -- delivery --------------------------------------------------------------------
