@@ -26,12 +26,12 @@ from types import MappingProxyType
 from typing import Any
 
 from . import _accel
+from ._peers import PeerDelivery, _Gone, _Peer
 from .backends.base import ConnectionBackend
 from .backends.memory import InProcessBackend
-from .delivery import DeliveryResult, is_network_condition, resume
+from .delivery import DeliveryResult, resume
 from .exceptions import (
     LimitExceededError,
-    SlowConsumerError,
     WebSocketConnectionNotFoundError,
 )
 from .senders import encode_event, sender_for
@@ -50,38 +50,7 @@ _Fanout = tuple[int, int, list[Any], list[Any], list[str], list[str]]
 _REMOTE_ONE = DeliveryResult(recipients=1, queued=1)
 
 
-class _Gone(ConnectionError):
-    """The connection went away; waiting for delivery to it is moot, not an error."""
-
-
-class _Peer:
-    """Delivery state of one local connection (touched only off the fast path)."""
-
-    __slots__ = (
-        "closed_with",
-        "conn_id",
-        "dead",
-        "send",
-        "unhandled",
-        "waiters",
-        "writer",
-        "ws",
-    )
-
-    def __init__(self, conn_id: str, ws: Any, send: Any) -> None:
-        self.conn_id = conn_id
-        # PERF: created on the first refused frame: most connections never
-        # have one, and a dict per peer is garbage-collector work per peer.
-        self.unhandled: dict[str, int] | None = None
-        self.ws = ws
-        self.send = send
-        self.writer: asyncio.Task[None] | None = None
-        self.waiters: dict[int, asyncio.Future[None]] = {}
-        self.dead: BaseException | None = None
-        self.closed_with: int | None = None
-
-
-class WebSocketConnectionManager:
+class WebSocketConnectionManager(PeerDelivery):
     """Track connections in rooms and deliver messages to them.
 
     Parameters
@@ -543,150 +512,6 @@ class WebSocketConnectionManager:
         closed = len(failed) + len(close)
         recipients = sent + dropped + n_queued + closed
         return DeliveryResult(recipients, sent, n_queued, dropped, closed, pending)
-
-    async def _wait(
-        self, waiters: list[asyncio.Future[None]], timeout: float, errors: list[Exception]
-    ) -> int:
-        """Wait (bounded) for queued frames; how many are still pending.
-
-        Failures that are not network conditions are added to ``errors``.
-        """
-        if not waiters:
-            return 0
-        bound = min(max(timeout, 0.0), self.delivery_timeout)
-        if bound == 0:
-            done: set[asyncio.Future[None]] = {f for f in waiters if f.done()}
-        else:
-            done, _ = await asyncio.wait(waiters, timeout=bound)
-        pending = 0
-        for fut in waiters:
-            if fut not in done:
-                pending += 1
-                continue
-            exc = fut.exception()
-            if isinstance(exc, Exception) and not is_network_condition(exc):
-                errors.append(exc)
-        return pending
-
-    def _waiter(self, peer: _Peer, event: Any) -> asyncio.Future[None]:
-        """Future resolved when ``event`` has been handed to the server for ``peer``."""
-        fut = peer.waiters.get(id(event))
-        if fut is None:
-            fut = asyncio.get_running_loop().create_future()
-            peer.waiters[id(event)] = fut
-        return fut
-
-    def _start_writer(self, peer: _Peer, it: Any, yielded: Any, event: Any) -> None:
-        if peer.writer is None:
-            peer.writer = asyncio.get_running_loop().create_task(
-                self._writer(peer, it, yielded, event), name=f"pachinko-writer-{peer.conn_id}"
-            )
-
-    async def _writer(self, peer: _Peer, it: Any, yielded: Any, event: Any) -> None:
-        """Finish the send in flight, then drain the outbox; each send bounded."""
-        hub, conn_id = self.hub, peer.conn_id
-        try:
-            if it is not None:
-                async with asyncio.timeout(self.send_timeout):
-                    await resume(it, yielded)
-                fut = peer.waiters.pop(id(event), None)
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
-            while True:
-                if self._gone(peer):
-                    # The peer went away while frames waited: writing them to
-                    # a dead transport only makes the server log warnings.
-                    if conn_id in hub:
-                        hub.mark_closing(conn_id)  # the rest is dropped, counted
-                    self._settle(peer, _Gone(f"connection {conn_id!r} closed"))
-                    return
-                event = hub.pop(conn_id)
-                if event is None:
-                    break
-                async with asyncio.timeout(self.send_timeout):
-                    await peer.send(event)
-                fut = peer.waiters.pop(id(event), None)
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
-        except TimeoutError:
-            peer.writer = None
-            await self._close_slow(peer, f"send stalled for more than {self.send_timeout}s")
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported to waiters, logged
-            self._failed(peer, conn_id, exc)
-        finally:
-            if peer.writer is asyncio.current_task():
-                peer.writer = None
-        # Outbox empty: any waiter left had its frame dropped by the policy.
-        self._settle(peer, SlowConsumerError(conn_id, "frame dropped by the overflow policy"))
-
-    def _settle(self, peer: _Peer, exc: BaseException) -> None:
-        waiters, peer.waiters = peer.waiters, {}
-        for fut in waiters.values():
-            if not fut.done():
-                fut.set_exception(exc)
-                fut.exception()  # mark retrieved: not every waiter is awaited
-
-    def _gone(self, peer: _Peer) -> bool:
-        """A failure on a connection that is already closing is not an error."""
-        return (
-            peer.closed_with is not None
-            or bool(getattr(peer.ws, "closed", False))
-            or peer.conn_id not in self._peers
-        )
-
-    def _failed(self, peer: _Peer | None, conn_id: str, exc: Exception) -> bool:
-        """A send raised: count, log once, stop delivering; True if the caller
-        must see it (not a network condition).
-        """
-        self.failed_sends += 1
-        network = peer is None or self._gone(peer) or is_network_condition(exc)
-        if network:
-            self.lost_peers += 1
-            log.info("connection %s went away during a send: %r", conn_id, exc)
-        else:
-            log.warning("send to connection %s failed: %r", conn_id, exc)
-        if peer is not None:
-            peer.dead = exc
-            if conn_id in self.hub:
-                self.hub.mark_closing(conn_id)  # once: later frames are dropped
-            self._settle(peer, exc)
-            self._spawn(self._shutdown_peer(peer, 1011))
-        return not network
-
-    async def _close_slow(self, peer: _Peer, reason: str) -> None:
-        if peer.closed_with is not None:
-            return  # already being closed: count and log it once
-        self.slow_closes += 1
-        error = SlowConsumerError(peer.conn_id, reason)
-        peer.dead = error
-        log.warning(
-            "closing slow connection %s (%s): %s", peer.conn_id, self.slow_close_code, reason
-        )
-        self._settle(peer, error)
-        await self._shutdown_peer(peer, self.slow_close_code)
-
-    async def _shutdown_peer(self, peer: _Peer, code: int) -> None:
-        """Close a peer's socket (bounded) and stop delivering to it."""
-        if peer.writer is not None and peer.writer is not asyncio.current_task():
-            peer.writer.cancel()
-        if peer.conn_id in self.hub:
-            self.hub.mark_closing(peer.conn_id)  # later frames: dropped and counted
-        peer.closed_with = peer.closed_with or code
-        try:
-            async with asyncio.timeout(1.0):
-                if not getattr(peer.ws, "closed", False):
-                    await peer.ws.close(code)
-        except Exception:
-            log.debug("closing %s did not complete", peer.conn_id, exc_info=True)
-
-    def _spawn(self, coro: Any) -> None:
-        """Run a close in the background, keeping a reference until it ends."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     # -- lifecycle -------------------------------------------------------------------
 
