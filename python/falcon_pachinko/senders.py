@@ -16,6 +16,8 @@ from typing import Any
 import falcon.asgi
 import msgspec
 
+from .protocols import capability
+
 __all__ = ["SendFn", "encode_event", "sender_for"]
 
 SendFn = Callable[[dict[str, Any]], Awaitable[None]]
@@ -42,7 +44,14 @@ def sender_for(ws: Any) -> SendFn:
     asgi_send = getattr(ws, "asgi_send", None)
     if callable(asgi_send):
         return asgi_send  # type: ignore[no-any-return]
-    if not callable(getattr(ws, "send_text", None)) and callable(getattr(ws, "send_media", None)):
+    # Capabilities as the router detects them: a bodiless stub inherited
+    # from WebSocketLike is not a method to send with.
+    if capability(ws, "send_text") is None:
+        if capability(ws, "send_media") is None:
+            raise TypeError(
+                f"{type(ws).__name__} cannot send: it needs asgi_send, send_text/"
+                "send_data or send_media"
+            )
         return _media_sender(ws)
 
     async def send(event: dict[str, Any]) -> None:

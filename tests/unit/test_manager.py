@@ -17,6 +17,7 @@ from falcon_pachinko import (
     LimitExceededError,
     WebSocketConnectionManager,
     WebSocketConnectionNotFoundError,
+    WebSocketLike,
 )
 from falcon_pachinko.websocket import RouteSpec
 
@@ -404,3 +405,19 @@ async def test_writer_stops_when_the_peer_is_gone() -> None:
     assert stubs[0].frames == ['"m0"']
     assert manager.connection_stats("c0")["dropped"] == 2
     assert manager.stats()["dropped_frames"] == 2
+
+
+async def test_a_socket_that_cannot_send_is_refused_at_registration() -> None:
+    """A class that subclasses the published protocol without implementing
+    ``send_media`` inherits a bodiless stub: frames sent through it would
+    vanish, so registration says so instead.
+    """
+
+    class Hollow(WebSocketLike):
+        async def close(self, code: int = 1000) -> None:
+            pass
+
+    manager = WebSocketConnectionManager()
+    with pytest.raises(TypeError, match="cannot send"):
+        await manager.add_connection("h", Hollow())
+    assert manager.stats()["connections"] == 0 and "h" not in manager.websockets
