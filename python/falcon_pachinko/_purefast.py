@@ -44,9 +44,14 @@ from .exceptions import FrameError
 __all__ = ["Resume", "decode_string", "fast_scan", "first_nonspace", "resume_point"]
 
 _HEX = rb"[0-9a-fA-F]"
-#: A surrogate escape (``\\uD800``-``\\uDFFF``) in a buffer whose escaped
-#: backslashes and quotes are neutralised (every ``\\`` left starts an escape).
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD](?=[89a-fA-F])")
+#: A surrogate escape JSON decoding cannot pair (in a buffer whose escaped
+#: backslashes and quotes are neutralised, so every ``\\`` left starts an
+#: escape): a high one not followed by a low one, or a low one not preceded
+#: by a high one. Pairs are what ``json.dumps`` sends for emoji.
+_LONE = re.compile(
+    rb"\\u[dD][89abAB]" + _HEX + _HEX + rb"(?!\\u[dD][c-fC-F])"
+    rb"|(?<!\\u[dD][89abAB]" + _HEX + _HEX + rb")\\u[dD][c-fC-F]" + _HEX + _HEX
+)
 #: A top-level key (searched in the depth-1 bytes, where a key's quote
 #: follows ``{`` or ``,``) holding a lone surrogate: its body runs possessively
 #: over plain text, other escapes and surrogate pairs, and stops at a
@@ -177,18 +182,6 @@ def _neutral(buf: bytes) -> bytes:
     return buf.replace(b"\\\\", b"@@").replace(b'\\"', b"@@")
 
 
-def mask_strings(buf: bytes) -> bytes:
-    """``buf`` with every string body zeroed, same length (valid JSON only).
-
-    Brackets, commas and colons inside strings no longer look like structure.
-    """
-    if b'"' not in buf:
-        return buf
-    parts = _neutral(buf).split(b'"')
-    parts[1::2] = map(bytes, map(len, parts[1::2]))
-    return b'"'.join(parts)
-
-
 def depth_profile(masked: bytes) -> bytes:
     """The nesting depth after every byte of a masked frame, modulo 256.
 
@@ -212,18 +205,57 @@ def depth_profile(masked: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def over_deep(masked: bytes, limit: int) -> int:
+class _Text:
+    """A frame or viable prefix and what is derived from it, each made once.
+
+    ``neutral``: escaped backslashes and quotes as ``@@``; ``masked``:
+    string bodies zeroed; ``depths``: the depth profile (below 256 levels).
+    """
+
+    __slots__ = ("_depths", "_masked", "_parts", "neutral")
+
+    def __init__(self, neutral: bytes) -> None:
+        self.neutral = neutral
+        self._masked: bytes | None = None
+        self._depths: bytes | None = None
+        self._parts: list[bytes] | None = None
+
+    def parts(self, end: int) -> list[bytes]:
+        """``neutral[:end]`` split at quotes: string bodies at odd indexes."""
+        if end != len(self.neutral):
+            return self.neutral[:end].split(b'"')
+        if self._parts is None:
+            self._parts = self.neutral.split(b'"')
+        return self._parts
+
+    @property
+    def masked(self) -> bytes:
+        if self._masked is None:
+            parts = list(self.parts(len(self.neutral)))
+            parts[1::2] = map(bytes, map(len, parts[1::2]))
+            self._masked = b'"'.join(parts)
+        return self._masked
+
+    @property
+    def depths(self) -> bytes:
+        if self._depths is None:
+            self._depths = depth_profile(self.masked)
+        return self._depths
+
+
+def over_deep(text: _Text, limit: int) -> int:
     """Position of the first opener nested deeper than ``limit``, or -1.
 
-    ``masked`` is a masked valid frame or viable prefix. Before the first
-    such opener the depth never exceeds ``limit``, so the first byte whose
-    depth is ``limit + 1`` (modulo 256 for limits below 255) is it.
+    ``text`` is a valid frame or viable prefix. Before the first such opener
+    the depth never exceeds ``limit``, so the first byte whose depth is
+    ``limit + 1`` (modulo 256 for limits below 255) is it.
     """
-    brackets = masked.translate(_SQUARE, _NOT_BRACKET)
+    brackets = text.masked.translate(_SQUARE, _NOT_BRACKET)
     if brackets.count(b"[") <= limit:
         return -1
     spent = 0
     while spent < min(limit, _PASSES):
+        before = len(brackets)
         brackets = brackets.replace(b"[]", b"")
         spent += 1
         # What is left of a viable prefix may be its open containers alone:
@@ -231,25 +263,27 @@ def over_deep(masked: bytes, limit: int) -> int:
         # <= spent.
         if b"]" not in brackets and len(brackets) + spent <= limit:
             return -1
+        if len(brackets) * 4 > before * 3:
+            break  # deep rather than wide: passes would each remove little
     if limit < _WIDE_DEPTH:
-        return depth_profile(masked).find(bytes((limit + 1,)))
-    depths = array("i", accumulate(memoryview(masked.translate(_DELTA)).cast("b")))
+        return text.depths.find(bytes((limit + 1,)))
+    depths = array("i", accumulate(memoryview(text.masked.translate(_DELTA)).cast("b")))
     try:
         return depths.index(limit + 1)
     except ValueError:
         return -1
 
 
-def top_level(neutral: bytes, masked: bytes) -> bytes:
+def top_level(text: _Text) -> bytes:
     """The depth-1 bytes of a frame within 255 levels, the rest zeroed.
 
     These are the top-level object's keys and scalar values: everything the
     specification reads at the top level, with nested values blanked out
     (one ``&`` of two big integers).
     """
-    keep = depth_profile(masked).translate(_DEPTH_ONE)
-    both = int.from_bytes(neutral, "little") & int.from_bytes(keep, "little")
-    return both.to_bytes(len(neutral), "little")
+    keep = text.depths.translate(_DEPTH_ONE)
+    both = int.from_bytes(text.neutral, "little") & int.from_bytes(keep, "little")
+    return both.to_bytes(len(text.neutral), "little")
 
 
 def _value_after_last(depth_one: bytes, key: str) -> int | None:
@@ -285,11 +319,15 @@ def fast_scan(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] 
     if max_depth < 1 or start >= len(buf) or buf[start] != 0x7B:
         return None  # the exact scanner answers at the first byte
     neutral = _neutral(buf)
-    surrogates = b"\\u" in neutral and _SURROGATE_ESCAPE.search(neutral) is not None
+    # Surrogate pairs (what ``json.dumps`` sends for emoji) decode as they
+    # are; only a lone surrogate needs the checks below.
+    surrogates = b"\\u" in neutral and _LONE.search(neutral) is not None
     # msgspec refuses every lone surrogate; the specification only those in
     # top-level keys and the tag (checked below). Same-length harmless
     # escapes in their place keep every position.
-    checked = _SURROGATE_ESCAPE.sub(rb"\\u0", neutral) if surrogates else buf
+    # (Every ``\\uD...`` escape, surrogate or not, becomes ``\\u0...``: two
+    # literal replaces, and still only the validity and lengths are read.)
+    checked = neutral.replace(b"\\ud", b"\\u0").replace(b"\\uD", b"\\u0") if surrogates else buf
     try:
         envelope = _decoder(key).decode(checked)
     except msgspec.ValidationError:
@@ -301,13 +339,12 @@ def fast_scan(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] 
     raw_tag = bytes(envelope.tag)
     if max_depth >= _WIDE_DEPTH and (surrogates or raw_tag[:1] not in (b"", b'"')):
         return None  # depth-1 bytes are told apart only below 256 levels
-    counted = buf.count(b"[") + buf.count(b"{") > max_depth
-    masked = mask_strings(buf) if counted or surrogates or raw_tag[:1] != b'"' else buf
-    too_deep = over_deep(masked, max_depth) if counted else -1
+    text = _Text(neutral)
+    too_deep = over_deep(text, max_depth) if buf.count(b"[") + buf.count(b"{") > max_depth else -1
     if surrogates or too_deep >= 0:
         if max_depth >= _WIDE_DEPTH:
             raise FrameError("depth", too_deep)
-        depth_one = top_level(neutral, masked)
+        depth_one = top_level(text)
         lone = _lone_key(depth_one, len(buf) if too_deep < 0 else too_deep) if surrogates else -1
         if lone >= 0:
             raise FrameError("escape", lone)
@@ -319,7 +356,7 @@ def fast_scan(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] 
         raise FrameError("missing_tag", start)
     if raw_tag[0] != 0x22 or surrogates:
         # The tag's own position is needed (or its original bytes).
-        depth_one = depth_one or top_level(neutral, masked)
+        depth_one = depth_one or top_level(text)
         tag_start = _value_after_last(depth_one, key)
         if tag_start is None or tag_start < 0:
             return None
@@ -374,13 +411,15 @@ def resume_point(
     valid = buf if checked is None else checked
     if surrogates and max_depth >= _WIDE_DEPTH:
         return None  # depth-1 bytes are told apart only below 256 levels
-    prefix = _neutral(buf[:end])
+    text = _Text(_neutral(buf[:end]))
     # An opener nested too deep, or a lone surrogate in a top-level key,
     # before the error: the walk meets it first.
-    maybe_before = surrogates or prefix.count(b"[") + prefix.count(b"{") > max_depth
-    if maybe_before and not _raise_before(prefix, valid, max_depth, surrogates=surrogates):
+    brackets = text.neutral.count(b"[") + text.neutral.count(b"{")
+    if (surrogates or brackets > max_depth) and not _raise_before(
+        text, valid, max_depth, surrogates=surrogates
+    ):
         return None
-    resume = _structure(prefix, end, max_depth)
+    resume = _structure(text, end, max_depth)
     if resume is None or not _viable(valid, resume):
         return None
     return resume
@@ -394,16 +433,15 @@ _CLOSE = bytes.maketrans(b"[{", b"]}")
 _FILLER = {"value": b"null", "key": b'"":null', "after": b""}
 
 
-def _structure(prefix: bytes, end: int, max_depth: int) -> Resume | None:
-    """The open containers and restart state at the end of a viable prefix."""
-    # Even parts lie outside strings, odd parts are string bodies.
-    parts = prefix.split(b'"')
-    opened = _open_at(prefix, max_depth)
+def _structure(text: _Text, end: int, max_depth: int) -> Resume | None:
+    """The open containers and restart state at ``end`` of a viable prefix."""
+    opened = _open_at(text, end, max_depth)
     if opened is None or (opened and opened[0] != 0x7B):
         return None
     # The last comma, colon or closer, and any openers after it, lie in the
     # last few parts (a viable prefix has at most one string between two
-    # such bytes): walk back over the parts.
+    # such bytes): walk back over the parts, outside strings at even ones.
+    parts = text.parts(end)
     position, last, openers = end, -1, []
     for index in range(len(parts) - 1, -1, -1):
         part = parts[index]
@@ -427,7 +465,7 @@ def _structure(prefix: bytes, end: int, max_depth: int) -> Resume | None:
         if len(openers) >= len(opened):
             return None
         return Resume(min(openers), opened[: -len(openers)], "value")
-    event = prefix[last]
+    event = text.neutral[last]
     if event == 0x2C:
         state = "value" if opened[-1] == 0x5B else "key"
     else:
@@ -435,11 +473,37 @@ def _structure(prefix: bytes, end: int, max_depth: int) -> Resume | None:
     return Resume(last + 1, opened, state)
 
 
+def _open_at(text: _Text, end: int, max_depth: int) -> bytes | None:
+    """The containers open at ``end`` of a viable prefix, outermost first.
+
+    A few passes removing closed pairs answer shallow frames; deeper ones
+    read the opener of each open level from the depth profile (the last
+    byte before ``end`` one level up is just before it).
+    """
+    opened = b"".join(text.parts(end)[0::2]).translate(None, _NOT_BRACKET)
+    passes = max_depth + 1 if max_depth >= _WIDE_DEPTH else _PASSES
+    for _ in range(passes):
+        reduced = opened.replace(b"[]", b"").replace(b"{}", b"")
+        if len(reduced) == len(opened):
+            return None if opened.strip(b"[{") else opened
+        opened = reduced
+    if max_depth >= _WIDE_DEPTH or end == 0:
+        return None
+    depths, masked = text.depths, text.masked
+    starts = []
+    at = end
+    for level in range(depths[end - 1], 0, -1):
+        at = depths.rfind(bytes((level - 1,)), 0, at) + 1
+        starts.append(masked[at])
+    opened = bytes(reversed(starts))
+    return None if opened.strip(b"[{") else opened
+
+
 def _viable(valid: bytes, resume: Resume, filler: bytes | None = None) -> bool:
     """Whether the frame up to ``resume.at`` is a viable JSON prefix.
 
     Closed with a filler value for its state and the brackets it leaves open,
-    it must decode (one msgspec pass in C).
+    it must decode (one msgspec pass in C, building no objects).
     """
     fill = _FILLER[resume.state] if filler is None else filler
     closed = valid[: resume.at] + fill + resume.opened[::-1].translate(_CLOSE)
@@ -450,45 +514,32 @@ def _viable(valid: bytes, resume: Resume, filler: bytes | None = None) -> bool:
     return True
 
 
-def _raise_before(prefix: bytes, valid: bytes, max_depth: int, *, surrogates: bool) -> bool:
+def _raise_before(text: _Text, valid: bytes, max_depth: int, *, surrogates: bool) -> bool:
     """Raise the first depth or key-escape error in a prefix, once checked.
 
     ``False`` when there is one that the check cannot confirm: only the whole
     walk can then tell.
     """
-    masked = mask_strings(prefix)
-    too_deep = over_deep(masked, max_depth)
+    too_deep = over_deep(text, max_depth)
     if surrogates:
-        lone = _LONE_KEY.search(
-            top_level(prefix, masked), 0, len(prefix) if too_deep < 0 else too_deep
-        )
+        end = len(text.neutral) if too_deep < 0 else too_deep
+        lone = _LONE_KEY.search(top_level(text), 0, end)
         if lone is not None:
             # A valid key string after a viable prefix: the walk decodes it.
-            opened = _open_at(prefix[: lone.start(1)], max_depth)
+            opened = _open_at(text, lone.start(1), max_depth)
             if opened is not None and _viable(valid, Resume(lone.end(), opened, "value")):
                 raise FrameError("escape", lone.start(1))
             return False
     if too_deep >= 0:
         # The opener must stand where a value may: the prefix through it
         # decodes once closed.
-        opened = _open_at(prefix[:too_deep], max_depth)
+        opened = _open_at(text, too_deep, max_depth)
         if opened is not None and _viable(
-            valid, Resume(too_deep + 1, opened + prefix[too_deep : too_deep + 1], "after")
+            valid, Resume(too_deep + 1, opened + text.neutral[too_deep : too_deep + 1], "after")
         ):
             raise FrameError("depth", too_deep)
         return False
     return True
-
-
-def _open_at(prefix: bytes, max_depth: int) -> bytes | None:
-    """The containers a viable prefix leaves open, outermost first."""
-    opened = b"".join(prefix.split(b'"')[0::2]).translate(None, _NOT_BRACKET)
-    for _ in range(max_depth + 1):
-        reduced = opened.replace(b"[]", b"").replace(b"{}", b"")
-        if len(reduced) == len(opened):
-            break
-        opened = reduced
-    return None if opened.strip(b"[{") else opened
 
 
 def first_nonspace(buf: bytes) -> int:
