@@ -74,7 +74,9 @@ class RawReceiver:
         self._ws = ws
         self._receive = receive
         self._limit = max(1, limit)
-        self._ahead: collections.deque[dict[str, Any]] = collections.deque()
+        # Events read ahead; the deque (~0.7 KiB) is made on the first
+        # read-ahead, so an idle connection does not carry one.
+        self._ahead: collections.deque[dict[str, Any]] | None = None
         self._task: asyncio.Task[None] | None = None
         # The task that runs the receive loop: the one taking the socket over.
         self._loop_task: asyncio.Task[Any] | None = _current_task()
@@ -148,9 +150,12 @@ class RawReceiver:
             self._task = asyncio.ensure_future(self._read_ahead())
 
     async def _read_ahead(self) -> None:
-        while not self._stop and len(self._ahead) < self._limit:
+        ahead = self._ahead
+        if ahead is None:
+            ahead = self._ahead = collections.deque()
+        while not self._stop and len(ahead) < self._limit:
             event = await self._receive()
-            self._ahead.append(event)
+            ahead.append(event)
             if event["type"] == DISCONNECT:
                 self._disconnected(event)
                 return

@@ -44,6 +44,7 @@ class Chain(fp.WebSocketResource):
 
     async def on_say(self, ws: Any, payload: Say) -> None:
         self.seen.append(("handler", callers(sys._getframe(), 1)))
+        self.seen.append(("buffer", ws._buffered_receiver._ahead))
 
     async def on_slow(self, ws: Any, payload: Say) -> None:
         await asyncio.sleep(0)
@@ -92,4 +93,11 @@ async def test_a_handler_that_does_not_suspend_runs_directly_under_the_loop() ->
 async def test_a_handler_that_suspends_completes_with_the_read_ahead_started() -> None:
     seen = await run([SLOW, FRAME])
     assert ("slow", True) in seen
-    assert seen[-1] == ("handler", ["_owned_loop"])
+    assert [entry for entry in seen if entry[0] == "handler"] == [("handler", ["_owned_loop"])]
+
+
+async def test_a_connection_that_never_read_ahead_carries_no_buffer() -> None:
+    """Idle memory per connection: the read-ahead deque (~0.7 KiB) exists
+    only once a handler suspended."""
+    seen = await run([FRAME])
+    assert ("buffer", None) in seen
