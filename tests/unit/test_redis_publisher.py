@@ -67,17 +67,17 @@ async def test_other_schemes_use_redis_py() -> None:
 
 
 class StubTransport:
-    """Records writes; reports a chosen amount of unsent bytes."""
+    """Records writes."""
 
     def __init__(self) -> None:
         self.writes: list[bytes] = []
-        self.buffered = 0
+        self.limits: dict[str, int] = {}
 
     def write(self, data: bytes) -> None:
         self.writes.append(data)
 
-    def get_write_buffer_size(self) -> int:
-        return self.buffered
+    def set_write_buffer_limits(self, high: int) -> None:
+        self.limits["high"] = high
 
     def is_closing(self) -> bool:
         return False
@@ -108,11 +108,12 @@ async def test_bytes_waiting_for_the_socket_are_bounded() -> None:
     pub = FastPublisher(100, max_bytes=100)
     transport = StubTransport()
     pub.connection_made(transport)
-    transport.buffered = 90  # Redis reads slowly: the transport holds 90 bytes
+    assert transport.limits == {"high": 100}  # the transport's buffer: flow control
+    pub.pause_writing()  # Redis reads slowly: the transport is over its limit
     assert not pub.publish(b"ch", b"x" * 20)
     assert pub.outstanding == 0 and transport.writes == []
-    transport.buffered = 0
-    assert pub.publish(b"ch", b"x" * 20)
-    assert pub.publish(b"ch", b"x" * 40)  # coalesced: 79 bytes waiting
+    pub.resume_writing()
+    assert pub.publish(b"ch", b"x" * 20)  # written at once (idle)
+    assert pub.publish(b"ch", b"x" * 40)  # coalesced: 61 bytes waiting
     assert not pub.publish(b"ch", b"x" * 20)  # would pass 100
     assert pub.outstanding == 2

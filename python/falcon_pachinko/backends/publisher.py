@@ -11,10 +11,11 @@ acknowledgements. Everything else (presence, state, subscribing) stays on
 redis-py. Only plain ``redis://`` URLs use it; ``rediss://`` and unix
 sockets fall back to the redis-py path.
 
-Bounded: at most ``max_outstanding`` unacknowledged frames and
-``max_bytes`` waiting to be written (coalesced or in the transport's
-buffer, when Redis reads slowly); beyond either ``publish`` refuses and the
-caller counts the frame as undelivered.
+Bounded: at most ``max_outstanding`` unacknowledged frames, ``max_bytes``
+coalesced for the next write, and ``max_bytes`` in the transport's buffer
+(asyncio's ``pause_writing`` flow control, when Redis reads slowly); beyond
+any of these ``publish`` refuses and the caller counts the frame as
+undelivered.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class FastPublisher(asyncio.Protocol):
         self.max_outstanding = max_outstanding
         self.max_bytes = max_bytes
         self._out_bytes = 0
+        self._write_paused = False
         self.transport: asyncio.WriteTransport | None = None
         self.outstanding = 0
         self.acked = 0
@@ -110,9 +112,12 @@ class FastPublisher(asyncio.Protocol):
             frame,
         )
         transport = self.transport
-        if transport is None or self.outstanding >= self.max_outstanding:
-            return False
-        if self._out_bytes + transport.get_write_buffer_size() + len(command) > self.max_bytes:
+        if (
+            transport is None
+            or self._write_paused
+            or self.outstanding >= self.max_outstanding
+            or self._out_bytes + len(command) > self.max_bytes
+        ):
             return False
         self.outstanding += 1
         if self.outstanding == 1 and not self._out:
@@ -148,6 +153,15 @@ class FastPublisher(asyncio.Protocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        # asyncio's flow control: pause_writing() once the transport holds
+        # more than max_bytes that Redis has not read yet.
+        transport.set_write_buffer_limits(high=self.max_bytes)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
 
     def data_received(self, data: bytes) -> None:
         if self._handshake is not None and not self._handshake.done():

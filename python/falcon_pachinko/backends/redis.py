@@ -228,7 +228,8 @@ class RedisBackend(BusLink, BusWriter):
         fast = self._fast
         if fast is not None and fast.transport is not None:
             # PERF: written now, from the broadcasting call (see publisher.py).
-            if not fast.publish(channel.encode(), frame):
+            raw = self._bus_channel_bytes if kind != "conn" else channel.encode()
+            if not fast.publish(raw, frame):
                 self._lost(1, "publish backlog full")
             return True
         self._enqueue(("pub", channel, frame))

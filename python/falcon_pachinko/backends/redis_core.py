@@ -68,6 +68,7 @@ class RedisCore(InProcessBackend):
         self.max_backoff = max_backoff
         self.connect_timeout = connect_timeout
         self.bus_channel = f"{channel_prefix}:bus"
+        self._bus_channel_bytes = self.bus_channel.encode()
         self.node = ""
         self._echo = b""
         self._deliver: DeliverFn | None = None
