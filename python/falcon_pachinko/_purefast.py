@@ -339,6 +339,8 @@ def fast_scan(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] 
     raw_tag = bytes(envelope.tag)
     if max_depth >= _WIDE_DEPTH and (surrogates or raw_tag[:1] not in (b"", b'"')):
         return None  # depth-1 bytes are told apart only below 256 levels
+    if surrogates:
+        _raise_early_lone_key(neutral, max_depth)
     text = _Text(neutral)
     too_deep = over_deep(text, max_depth) if buf.count(b"[") + buf.count(b"{") > max_depth else -1
     if surrogates or too_deep >= 0:
@@ -378,6 +380,23 @@ def fast_scan(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] 
             return None
         body = buf[body_start : body_start + len(body)]
     return tag, (None if body in (b"", b"null") else body)
+
+
+def _raise_early_lone_key(neutral: bytes, max_depth: int) -> None:
+    """The first key with a lone surrogate, if it is a top-level one: raise.
+
+    Work in the length of the frame before it only, so a lone surrogate in
+    the first key costs what the walk would spend to meet it (the frame is
+    known valid). A nested first match settles nothing: the caller goes on.
+    """
+    first = _LONE_KEY.search(neutral)
+    if first is None:
+        return
+    head = _Text(neutral[: first.start(1)])
+    masked = head.masked
+    depth = masked.count(b"[") + masked.count(b"{") - masked.count(b"]") - masked.count(b"}")
+    if depth == 1 and over_deep(head, max_depth) < 0:
+        raise FrameError("escape", first.start(1))
 
 
 def resume_point(
