@@ -132,7 +132,8 @@ clean:
 	rm -rf dist target $(VENV) python/falcon_pachinko/_native*.so
 
 # Not part of `make test`: each cargo-fuzz target (nightly) and the long
-# hypothesis differential run for FUZZ_SECONDS. Crashing inputs stay in
+# hypothesis runs (native vs pure; the pure fast path vs the whole walk)
+# for FUZZ_SECONDS each. Crashing inputs stay in
 # fuzz/artifacts/<target>/, which `make test` replays
 # (tests/accel/test_frame_soak.py::test_fuzz_artifacts); commit them.
 FUZZ_SECONDS ?= 600
@@ -146,3 +147,6 @@ fuzz: build
 	FALCON_PACHINKO_HYPOTHESIS=slow FALCON_PACHINKO_IMPL=native timeout $(FUZZ_SECONDS) \
 		$(BIN)/pytest tests/accel/test_frame_soak.py -q -x --hypothesis-show-statistics \
 		|| test $$? -eq 124
+	FALCON_PACHINKO_HYPOTHESIS=slow timeout $(FUZZ_SECONDS) \
+		$(BIN)/pytest tests/accel/test_scan_resume.py -q -x -k agrees \
+		--hypothesis-show-statistics || test $$? -eq 124

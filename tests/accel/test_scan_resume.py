@@ -11,6 +11,7 @@ every frame, valid or not. Runs without the native module.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
@@ -103,7 +104,11 @@ def escaped_frames(draw: st.DrawFn) -> bytes:
     return data
 
 
-@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow])
+#: ``make fuzz`` (FALCON_PACHINKO_HYPOTHESIS=slow) runs this for its time budget.
+_EXAMPLES = 10**7 if os.environ.get("FALCON_PACHINKO_HYPOTHESIS") == "slow" else 800
+
+
+@settings(max_examples=_EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
 @given(
     frame=any_frame | wide() | mutated() | escaped_frames(),
     key=st.sampled_from(["type", "payload", "a"]),
