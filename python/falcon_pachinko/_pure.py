@@ -17,9 +17,18 @@ from typing import Any
 from ._purefast import fast_scan
 from .exceptions import FrameError, WebSocketConnectionNotFoundError
 
-__all__ = ["ACCEL_ABI", "FanoutHub", "TagTable", "scan_frame"]
+__all__ = [
+    "ACCEL_ABI",
+    "DEFAULT_CAPACITY",
+    "POLICIES",
+    "STATES",
+    "Fanout",
+    "FanoutHub",
+    "TagTable",
+    "scan_frame",
+]
 
-ACCEL_ABI = 2
+ACCEL_ABI = 3
 DEFAULT_MAX_SIZE = 1 << 20
 DEFAULT_MAX_DEPTH = 64
 
@@ -367,59 +376,156 @@ class TagTable:
         return tag in self._slots
 
 
-class _Conn:
-    __slots__ = ("busy", "closing", "conn_id", "dropped", "outbox", "rooms", "target", "user")
+#: Overflow policies, the default first (src-rust/fanout.rs ``Policy::ALL``).
+POLICIES = ("drop_oldest", "drop_newest", "close")
+#: Per-connection delivery states, in lifecycle order (``State::ALL``).
+STATES = ("pending", "idle", "writing", "closing")
+#: Outbox length when the caller does not choose one.
+DEFAULT_CAPACITY = 256
 
-    def __init__(self, conn_id: str, target: object) -> None:
+# PERF: states are compared by identity (`is`) on the hot path; every
+# assignment uses these very objects.
+_PENDING, _IDLE, _WRITING, _CLOSING = STATES
+
+
+class _Conn:
+    """One connection's routing state (the core's ``Conn``)."""
+
+    __slots__ = ("conn_id", "dropped", "handle", "outbox", "rooms", "state", "user")
+
+    def __init__(self, conn_id: str, handle: object, pending: bool) -> None:
         self.conn_id = conn_id
-        self.target = target
+        self.handle = handle
         self.outbox: deque[object] = deque()
-        self.busy = False
-        self.closing = False
+        self.state = _PENDING if pending else _IDLE
         self.dropped = 0
         self.rooms: list[str] = []
         self.user: str | None = None
 
 
-_POLICIES = ("drop_oldest", "drop_newest", "close")
+class Fanout:
+    """What one delivery did (a broadcast or a single-target send).
 
-#: ``(sent, dropped, suspended, failed, close, queued)`` as returned by ``fanout_*``.
-Fanout = tuple[
-    int, int, list[tuple[str, Any, Any]], list[tuple[str, Exception]], list[str], list[str]
-]
+    ``sent`` recipients were written directly and ``dropped`` ones lost the
+    frame (policy, or already closing); the lists name the recipients the
+    caller must act on: ``suspended`` (``(conn_id, iterator, yielded)``,
+    for the connection's writer), ``failed`` (``(conn_id, exception)``),
+    ``to_close`` (the close policy fired) and ``queued`` (the frame waits in
+    their outbox). Read-only, as the native twin's.
+    """
+
+    __slots__ = ("_dropped", "_failed", "_queued", "_sent", "_suspended", "_to_close")
+
+    def __init__(  # noqa: PLR0917 - same signature as the native twin
+        self,
+        sent: int,
+        dropped: int,
+        suspended: list[tuple[str, Any, Any]],
+        failed: list[tuple[str, Exception]],
+        to_close: list[str],
+        queued: list[str],
+        /,
+    ) -> None:
+        self._sent = _count(sent, "sent")
+        self._dropped = _count(dropped, "dropped")
+        self._suspended = _list(suspended, "suspended")
+        self._failed = _list(failed, "failed")
+        self._to_close = _list(to_close, "to_close")
+        self._queued = _list(queued, "queued")
+
+    @property
+    def sent(self) -> int:
+        return self._sent
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @property
+    def suspended(self) -> list[tuple[str, Any, Any]]:
+        return self._suspended
+
+    @property
+    def failed(self) -> list[tuple[str, Exception]]:
+        return self._failed
+
+    @property
+    def to_close(self) -> list[str]:
+        return self._to_close
+
+    @property
+    def queued(self) -> list[str]:
+        return self._queued
+
+    @property
+    def settled(self) -> bool:
+        """True when nothing is left for the caller: every recipient was
+        written directly or dropped (the common case, checked first).
+        """
+        return not (self._suspended or self._failed or self._to_close or self._queued)
+
+    def __repr__(self) -> str:
+        return (
+            f"Fanout(sent={self._sent}, dropped={self._dropped}, "
+            f"suspended={self._suspended!r}, failed={self._failed!r}, "
+            f"to_close={self._to_close!r}, queued={self._queued!r})"
+        )
+
+
+def _count(value: Any, what: str) -> int:
+    """A count, as the native ``usize`` conversion accepts it."""
+    if not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise OverflowError(f"{what} must not be negative")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"{what} must be a list, not {type(value).__name__}")
+    return value
+
+
+_EMPTY = frozenset[str]()
 
 
 class FanoutHub:
     """Membership index plus per-connection bounded outboxes.
 
-    A connection is registered with its async ``send(frame)`` callable. One
-    ``fanout_*`` call per broadcast queues the frame for busy connections
-    (applying the overflow policy) and drives the send coroutine of every
-    idle one until it completes or first suspends; it returns
-    ``(sent, dropped, suspended, failed, close, queued)`` so Python acts only
-    on the exceptions (``dropped`` counts recipients whose frame the policy
-    dropped or that were already closing): suspended sends
-    (``(conn_id, iterator, yielded)``, handed to the connection's writer;
-    the connection is now busy), failed sends (``(conn_id, exception)``),
-    connections to close by policy and the ids of busy connections whose
-    outbox took the frame.
+    A connection is registered with its async ``send(frame)`` callable, as
+    ``pending`` (frames queue until :meth:`activate`) or ``idle``. One
+    ``fanout_*`` call per broadcast queues the frame for pending and writing
+    connections (applying the overflow policy), drops it for closing ones
+    and drives the send coroutine of every idle one until it completes or
+    first suspends (that connection is then ``writing``). It returns one
+    :class:`Fanout`; :meth:`send_one` returns the same for one connection.
+    States: ``pending``, ``idle``, ``writing``, ``closing`` (see
+    src-rust/fanout.rs for the transitions).
     """
 
-    __slots__ = ("_conns", "_dropped_total", "_rooms", "_users", "capacity", "policy")
+    __slots__ = ("_capacity", "_conns", "_dropped_total", "_policy", "_rooms", "_users")
 
-    def __init__(self, capacity: int = 256, policy: str = "drop_oldest") -> None:
-        if capacity < 1:
+    def __init__(self, *, capacity: int = DEFAULT_CAPACITY, policy: str = "drop_oldest") -> None:
+        if _count(capacity, "capacity") < 1:
             raise ValueError("capacity must be at least 1")
-        if policy not in _POLICIES:
-            raise ValueError(
-                f"policy must be one of 'drop_oldest', 'drop_newest', 'close'; got {policy!r}"
-            )
-        self.capacity = capacity
-        self.policy = policy
+        if _text(policy, "policy") not in POLICIES:
+            names = ", ".join(repr(p) for p in POLICIES)
+            raise ValueError(f"policy must be one of {names}; got {policy!r}")
+        self._capacity = capacity
+        self._policy = policy
         self._conns: dict[str, _Conn] = {}
         self._rooms: dict[str, dict[str, _Conn]] = {}
         self._users: dict[str, dict[str, _Conn]] = {}
         self._dropped_total = 0
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def policy(self) -> str:
+        return self._policy
 
     @property
     def dropped_total(self) -> int:
@@ -432,12 +538,14 @@ class FanoutHub:
         except KeyError:
             raise WebSocketConnectionNotFoundError(conn_id) from None
 
-    def add(self, conn_id: str, send: Any) -> None:
+    def add(self, conn_id: str, send: Any, /, *, pending: bool = False) -> None:
         if _text(conn_id, "conn_id") in self._conns:
             raise ValueError(f"Duplicate connection ID: {conn_id}")
-        self._conns[conn_id] = _Conn(conn_id, send)
+        if not isinstance(pending, bool):
+            raise TypeError(f"pending must be a bool, not {type(pending).__name__}")
+        self._conns[conn_id] = _Conn(conn_id, send, pending)
 
-    def remove(self, conn_id: str) -> bool:
+    def remove(self, conn_id: str, /) -> bool:
         conn = self._conns.pop(_text(conn_id, "conn_id"), None)
         if conn is None:
             return False
@@ -447,19 +555,19 @@ class FanoutHub:
             _unlink(self._users, conn.user, conn_id)
         return True
 
-    def join(self, conn_id: str, room: str) -> None:
+    def join(self, conn_id: str, room: str, /) -> None:
         conn = self._get(conn_id)
         members = self._rooms.setdefault(_text(room, "room"), {})
         if conn_id not in members:
             members[conn_id] = conn
             conn.rooms.append(room)
 
-    def leave(self, conn_id: str, room: str) -> None:
+    def leave(self, conn_id: str, room: str, /) -> None:
         conn = self._get(conn_id)
         _unlink(self._rooms, _text(room, "room"), conn_id)
         conn.rooms = [r for r in conn.rooms if r != room]
 
-    def set_user(self, conn_id: str, user_id: str | None) -> None:
+    def set_user(self, conn_id: str, user_id: str | None, /) -> None:
         conn = self._get(conn_id)
         if user_id is not None:
             _text(user_id, "user_id")
@@ -470,48 +578,50 @@ class FanoutHub:
             self._users.setdefault(user_id, {})[conn_id] = conn
             conn.user = user_id
 
-    def members(self, room: str) -> list[str]:
+    def members(self, room: str, /) -> list[str]:
         return list(self._rooms.get(_text(room, "room"), ()))
 
-    def user_members(self, user_id: str) -> list[str]:
+    def user_members(self, user_id: str, /) -> list[str]:
         return list(self._users.get(_text(user_id, "user_id"), ()))
 
     def rooms(self) -> list[str]:
         return list(self._rooms)
 
-    def connection_ids(self) -> list[str]:
-        return list(self._conns)
-
-    def rooms_of(self, conn_id: str) -> list[str]:
+    def rooms_of(self, conn_id: str, /) -> list[str]:
         return list(self._get(conn_id).rooms)
 
-    def user_of(self, conn_id: str) -> str | None:
+    def user_of(self, conn_id: str, /) -> str | None:
         return self._get(conn_id).user
 
-    def room_size(self, room: str) -> int:
+    def room_size(self, room: str, /) -> int:
         return len(self._rooms.get(_text(room, "room"), ()))
 
-    def target(self, conn_id: str) -> Any:
-        conn = self._conns.get(_text(conn_id, "conn_id"))
-        return None if conn is None else conn.target
+    def state(self, conn_id: str, /) -> str:
+        """``pending``, ``idle``, ``writing`` or ``closing``."""
+        return self._get(conn_id).state
 
-    def stats(self, conn_id: str) -> tuple[int, int, bool]:
-        """``(queued, dropped, busy)`` for one connection."""
-        conn = self._get(conn_id)
-        return len(conn.outbox), conn.dropped, conn.busy
+    def queued_count(self, conn_id: str, /) -> int:
+        """Frames waiting in the connection's outbox."""
+        return len(self._get(conn_id).outbox)
+
+    def dropped_count(self, conn_id: str, /) -> int:
+        """Frames dropped for the connection (policy, or sent while closing)."""
+        return self._get(conn_id).dropped
 
     def _deliver(self, conn: _Conn, frame: object) -> str:
-        if conn.closing:
+        """One recipient's decision: ``direct``, ``queued``, ``dropped`` or ``close``."""
+        state = conn.state
+        if state is _IDLE:
+            return "direct"
+        if state is _CLOSING:
             conn.dropped += 1
             self._dropped_total += 1
             return "dropped"
-        if not conn.busy:
-            return "direct"
         outbox = conn.outbox
-        if len(outbox) < self.capacity:
+        if len(outbox) < self._capacity:
             outbox.append(frame)
             return "queued"
-        policy = self.policy
+        policy = self._policy
         if policy == "drop_newest":
             conn.dropped += 1
             self._dropped_total += 1
@@ -523,7 +633,7 @@ class FanoutHub:
             outbox.append(frame)
             return "queued"
         lost = 1 + len(outbox)
-        conn.closing = True
+        conn.state = _CLOSING
         conn.dropped += lost
         self._dropped_total += lost
         outbox.clear()
@@ -533,25 +643,23 @@ class FanoutHub:
         self, members: Iterable[_Conn], frame: object, exclude: Iterable[str] | None
     ) -> Fanout:
         excluded = (
-            frozenset(_text(x, "excluded id") for x in exclude)
-            if exclude is not None
-            else frozenset()
+            frozenset(_text(x, "excluded id") for x in exclude) if exclude is not None else _EMPTY
         )
         direct: list[_Conn] = []
-        close: list[str] = []
+        to_close: list[str] = []
         queued: list[str] = []
         dropped = 0
         for conn in members:
             if excluded and conn.conn_id in excluded:
                 continue
-            if not conn.busy and not conn.closing:
+            if conn.state is _IDLE:
                 direct.append(conn)
                 continue
             decision = self._deliver(conn, frame)
             if decision == "queued":
                 queued.append(conn.conn_id)
             elif decision == "close":
-                close.append(conn.conn_id)
+                to_close.append(conn.conn_id)
             else:
                 dropped += 1
         sent = 0
@@ -559,66 +667,89 @@ class FanoutHub:
         failed: list[tuple[str, Exception]] = []
         for conn in direct:
             outcome, a, b = _drive(conn, frame)
-            if outcome == "sent":
+            if outcome is _SENT:
                 sent += 1
-            elif outcome == "failed":
+            elif outcome is _FAILED:
                 failed.append((conn.conn_id, a))
             else:
                 suspended.append((conn.conn_id, a, b))
-        return sent, dropped, suspended, failed, close, queued
+        return Fanout(sent, dropped, suspended, failed, to_close, queued)
 
-    def fanout_room(self, room: str, frame: object, exclude: Iterable[str] | None = None) -> Fanout:
-        """Route ``frame`` to a room: ``(sent, dropped, suspended, failed, close, queued)``."""
+    def fanout_room(
+        self, room: str, frame: object, exclude: Iterable[str] | None = None, /
+    ) -> Fanout:
+        """Route ``frame`` to a room's members."""
         return self._run(self._rooms.get(_text(room, "room"), {}).values(), frame, exclude)
 
     def fanout_user(
-        self, user_id: str, frame: object, exclude: Iterable[str] | None = None
+        self, user_id: str, frame: object, exclude: Iterable[str] | None = None, /
     ) -> Fanout:
+        """Route ``frame`` to a user's connections."""
         return self._run(self._users.get(_text(user_id, "user_id"), {}).values(), frame, exclude)
 
-    def fanout_all(self, frame: object, exclude: Iterable[str] | None = None) -> Fanout:
+    def fanout_all(self, frame: object, exclude: Iterable[str] | None = None, /) -> Fanout:
+        """Route ``frame`` to every connection."""
         return self._run(self._conns.values(), frame, exclude)
 
-    def send_one(self, conn_id: str, frame: object) -> tuple[str, Any, Any]:
-        """Deliver to one connection: ``(outcome, a, b)``; outcome is ``sent``,
-        ``suspended`` (a=iterator, b=yielded), ``failed`` (a=exception),
-        ``queued``, ``dropped`` or ``close``.
+    def send_one(self, conn_id: str, frame: object, /) -> Fanout:
+        """Deliver to one connection; the same :class:`Fanout` as a broadcast,
+        with that connection in at most one place.
         """
         conn = self._get(conn_id)
         decision = self._deliver(conn, frame)
-        if decision != "direct":
-            return decision, None, None
-        return _drive(conn, frame)
+        if decision == "queued":
+            return Fanout(0, 0, [], [], [], [conn_id])
+        if decision == "dropped":
+            return Fanout(0, 1, [], [], [], [])
+        if decision == "close":
+            return Fanout(0, 0, [], [], [conn_id], [])
+        outcome, a, b = _drive(conn, frame)
+        if outcome is _SENT:
+            return Fanout(1, 0, [], [], [], [])
+        if outcome is _FAILED:
+            return Fanout(0, 0, [], [(conn_id, a)], [], [])
+        return Fanout(0, 0, [(conn_id, a, b)], [], [], [])
 
-    def mark_busy(self, conn_id: str) -> None:
-        self._get(conn_id).busy = True
+    def activate(self, conn_id: str, /) -> bool:
+        """The handshake completed: ``True`` when frames queued while pending
+        (the connection is now writing: start its writer), else ``False``
+        (now idle; a connection that was not pending is left as it is).
+        """
+        conn = self._get(conn_id)
+        if conn.state is not _PENDING:
+            return False
+        conn.state = _WRITING if conn.outbox else _IDLE
+        return conn.state is _WRITING
 
-    def mark_closing(self, conn_id: str) -> int:
+    def mark_closing(self, conn_id: str, /) -> int:
         """Stop delivering to a departing connection; the frames discarded."""
         conn = self._get(conn_id)
-        if conn.closing:
+        if conn.state is _CLOSING:
             return 0
-        conn.closing = True
+        conn.state = _CLOSING
         lost = len(conn.outbox)
         conn.outbox.clear()
         conn.dropped += lost
         self._dropped_total += lost
         return lost
 
-    def pop(self, conn_id: str) -> object | None:
-        """Next queued frame; ``None`` (and the writer marked idle) when empty."""
+    def next_frame(self, conn_id: str, /) -> object | None:
+        """The writer's next frame; ``None`` ends the writer: a writing
+        connection with an empty outbox is idle again, and a pending,
+        idle, closing or removed one has nothing for a writer.
+        """
         conn = self._conns.get(_text(conn_id, "conn_id"))
-        if conn is None:
+        if conn is None or conn.state is not _WRITING:
             return None
         if conn.outbox:
             return conn.outbox.popleft()
-        conn.busy = False
+        conn.state = _IDLE
         return None
 
     def __len__(self) -> int:
         return len(self._conns)
 
-    def __contains__(self, conn_id: str) -> bool:
+    def __contains__(self, conn_id: str, /) -> bool:
         return _text(conn_id, "conn_id") in self._conns
 
 
@@ -629,21 +760,25 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
+_SENT, _FAILED, _SUSPENDED = "sent", "failed", "suspended"
+
+
 def _drive(conn: _Conn, frame: object) -> tuple[str, Any, Any]:
     """Run an idle connection's send coroutine until it completes or first
-    suspends: ``("sent", None, None)``, ``("suspended", iterator, yielded)``
-    (the connection is now busy) or ``("failed", exception, None)``. Only
+    suspends: ``(_SENT, None, None)``, ``(_SUSPENDED, iterator, yielded)``
+    (the connection is now writing) or ``(_FAILED, exception, None)``. Only
     ``Exception``s count as failures; other ``BaseException``s propagate.
     """
     try:
-        it = conn.target(frame).__await__()  # type: ignore[operator]
+        it = conn.handle(frame).__await__()  # type: ignore[operator]
         yielded = it.send(None)
     except StopIteration:
-        return "sent", None, None
+        return _SENT, None, None
     except Exception as exc:  # noqa: BLE001 - reported per recipient
-        return "failed", exc, None
-    conn.busy = True
-    return "suspended", it, yielded
+        return _FAILED, exc, None
+    if conn.state is _IDLE:
+        conn.state = _WRITING
+    return _SUSPENDED, it, yielded
 
 
 def _unlink(index: dict[str, dict[str, _Conn]], key: str, conn_id: str) -> None:

@@ -27,7 +27,7 @@ def test_same_module_names_and_abi() -> None:
     assert _native.ACCEL_ABI == _pure.ACCEL_ABI
 
 
-@pytest.mark.parametrize("name", ["TagTable", "FanoutHub"])
+@pytest.mark.parametrize("name", ["TagTable", "Fanout", "FanoutHub"])
 def test_same_class_members(name: str) -> None:
     assert public_names(getattr(_native, name)) == public_names(getattr(_pure, name))
 
@@ -45,7 +45,7 @@ def test_same_function_signatures() -> None:
     "name, method",
     [
         (c, m)
-        for c in ("TagTable", "FanoutHub")
+        for c in ("TagTable", "Fanout", "FanoutHub")
         for m in dir(getattr(_pure, c))
         if not m.startswith("_")
     ],
