@@ -129,5 +129,5 @@ class TagTable:
     def __len__(self) -> int:
         return len(self._slots)
 
-    def __contains__(self, tag: str) -> bool:
+    def __contains__(self, tag: str, /) -> bool:
         return tag in self._slots
