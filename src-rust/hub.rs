@@ -100,19 +100,9 @@ impl Fanout {
         dropped: usize,
         lists: [Option<Bound<'py, PyAny>>; 4],
     ) -> PyResult<Bound<'py, Fanout>> {
-        let [suspended, failed, to_close, queued] =
-            lists.map(|item| PyList::new(py, item).map(Bound::unbind));
-        Bound::new(
-            py,
-            Fanout {
-                sent,
-                dropped,
-                suspended: suspended?,
-                failed: failed?,
-                to_close: to_close?,
-                queued: queued?,
-            },
-        )
+        let [suspended, failed, to_close, queued] = lists.map(|item| PyList::new(py, item));
+        let fanout = Fanout::new(sent, dropped, suspended?, failed?, to_close?, queued?);
+        Bound::new(py, fanout)
     }
 }
 
@@ -222,17 +212,8 @@ impl FanoutHub {
                 Sent::Failed(err) => failed.append((id, err.into_value(py)))?,
             }
         }
-        Bound::new(
-            py,
-            Fanout {
-                sent,
-                dropped,
-                suspended: suspended.unbind(),
-                failed: failed.unbind(),
-                to_close: to_close.unbind(),
-                queued: queued.unbind(),
-            },
-        )
+        let fanout = Fanout::new(sent, dropped, suspended, failed, to_close, queued);
+        Bound::new(py, fanout)
     }
 }
 
