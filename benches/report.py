@@ -94,18 +94,39 @@ def rows() -> list[tuple[str, str, bool, dict[str, float | None]]]:
         {"falcon": per_recipient("falcon", "floor"), "asgi": per_recipient("counting", "floor"),
          "native": per_recipient("falcon", "native"), "pure": per_recipient("falcon", "pure")},
     ))  # fmt: skip
-    e2e_rows = [
-        ("echo latency p50, 1 client (uvicorn)", "µs", False, "echo_p50_us"),
-        ("echo latency p99, 1 client", "µs", False, "echo_p99_us"),
-        ("round trips, 50 clients", "round trips/s", True, "rtt_per_s"),
-        ("server CPU per round trip, 50 clients", "µs", False, "cpu_us_per_rtt"),
-        ("broadcast to 500 clients", "deliveries/s", True, "deliveries_per_s"),
-        ("server CPU per delivery, 500 clients", "µs", False, "cpu_us_per_delivery"),
-        ("idle server memory per connection", "KiB", False, "idle_kib_per_conn"),
-    ]
-    for label, unit, higher, key in e2e_rows:
-        table.append((label, unit, higher, {c: e2e[c][key] for c in e2e}))
+    best = e2e["best"]
+    for label, unit, higher, key in E2E_ROWS:
+        table.append((label, unit, higher, {c: best[c][key] for c in best}))
     return table
+
+
+E2E_ROWS = [
+    ("echo latency p50, 1 client (uvicorn)", "µs", False, "echo_p50_us"),
+    ("echo latency p99, 1 client", "µs", False, "echo_p99_us"),
+    ("round trips, 50 clients", "round trips/s", True, "rtt_per_s"),
+    ("server CPU per round trip, 50 clients", "µs", False, "cpu_us_per_rtt"),
+    ("broadcast to 500 clients", "deliveries/s", True, "deliveries_per_s"),
+    ("server CPU per delivery, 500 clients", "µs", False, "cpu_us_per_delivery"),
+    ("idle server memory per connection", "KiB", False, "idle_kib_per_conn"),
+]
+
+
+def spread() -> str:
+    """The end-to-end rows' lowest-highest value over the load script's rounds."""
+    e2e = json.loads((OUT / "e2e.json").read_text())
+    out = (
+        f"End-to-end rows: best of {e2e['rounds']} alternating rounds (a fresh server "
+        "process each); their lowest and highest value over the rounds:\n\n"
+        "| operation | hand-written Falcon | bare ASGI | native | pure |\n"
+        "| --- | --- | --- | --- | --- |\n"
+    )
+    for label, _unit, _higher, key in E2E_ROWS:
+        cells = []
+        for column in ("falcon", "asgi", "native", "pure"):
+            found = e2e["spread"].get(column)
+            cells.append("—" if found is None else " to ".join(fmt(v) for v in found[key]))
+        out += f"| {label} | " + " | ".join(cells) + " |\n"
+    return out
 
 
 def fmt(value: float | None) -> str:
@@ -153,7 +174,7 @@ def machine() -> str:
     )
 
 
-def write_doc(table: str) -> None:
+def write_doc(table: str, ranges: str) -> None:
     section = (
         f"{START}\n## Summary (`make bench`, one run)\n\n"
         f"Machine: {machine()}.\n\n"
@@ -162,6 +183,7 @@ def write_doc(table: str) -> None:
         "is better everywhere. The machine is shared and noisy: ratios within one "
         "run mean more than absolute figures.\n\n"
         f"{table}\n"
+        f"{ranges}\n"
         "![Per-recipient fan-out cost against room size](fanout.png)\n"
         f"{END}"
     )
@@ -221,11 +243,12 @@ def main() -> None:
     args = parser.parse_args()
     if not args.from_json:
         measure()
-    table = summary()
-    write_doc(table)
+    table, ranges = summary(), spread()
+    write_doc(table, ranges)
     chart()
     print(f"\nSummary (also in {DOC.relative_to(ROOT)}; machine: {machine()}):\n")
     print(table)
+    print(ranges)
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ def test_dispatch_throughput(benchmark: Any, case: str) -> None:
             COUNT["n"] = 0
             loop.run_until_complete(drive(app, "/ws/r", frames))
 
-        benchmark.pedantic(run, rounds=10, iterations=1, warmup_rounds=1)
+        benchmark.pedantic(run, rounds=20, iterations=1, warmup_rounds=1)
         assert COUNT["n"] == N  # every frame of the last run reached its handler
     finally:
         loop.close()

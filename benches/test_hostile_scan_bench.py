@@ -41,6 +41,14 @@ CASES: dict[str, bytes] = {
     "invalid-late-top-level": b'{"type":"x",' + b'"a":1,' * 170_000 + b"}",
     "lone-surrogate": HEAD + b'"\\ud800",' + b"1," * 520_000 + b"1]}",
     "tag-not-string": b'{"payload":[' + b"1," * 524_000 + b'1],"type":1}',
+    # Valid frames whose verdict is a position, with the densest containers.
+    "tag-not-string-arrays": b'{"payload":[' + b"[]," * 349_000 + b'[]],"type":1}',
+    "lone-surrogate-arrays": HEAD + b'"\\ud800",' + b"[]," * 349_000 + b"[]]}",
+    "too-deep-late": HEAD + b"[]," * 349_000 + b"[" * 70 + b"]" * 70 + b"]}",
+    "surrogate-key": b'{"type":"x",' + b'"\\ud800":1,' * 80_000 + b'"a":1}',
+    # Malformed late after deep or surrogate-bearing content.
+    "invalid-late-chains": HEAD + (b"[" * 60 + b"]" * 60 + b",") * 8_600 + b"]}",
+    "invalid-late-surrogate": HEAD + b'"\\ud800",' + b"[]," * 349_000 + b"[],]}",
 }
 ENVELOPE = msgspec.json.Decoder(Envelope)
 IMPLS: dict[str, Callable[[bytes], Any]] = {

@@ -16,10 +16,14 @@ async def test_load_script_runs_against_real_uvicorn() -> None:
 async def test_e2e_load_script_runs_every_phase() -> None:
     """Tiny sizes, two servers: each in its own process, every figure measured."""
     args = argparse.Namespace(
-        echo=20, clients=3, seconds=0.2, room=4, shouts=2, servers=["falcon", "native"], ws="auto"
-    )
+        echo=20, clients=3, seconds=0.2, room=4, shouts=2, servers=["falcon", "native"], ws="auto",
+        rounds=2,
+    )  # fmt: skip
     results = await load_e2e.run(args)
-    assert set(results) == {"falcon", "native"}
-    for figures in results.values():
+    assert set(results["best"]) == set(results["spread"]) == {"falcon", "native"}
+    assert results["rounds"] == 2
+    for label, figures in results["best"].items():
+        low, high = results["spread"][label]["rtt_per_s"]
+        assert low <= figures["rtt_per_s"] == high
         assert figures["echo_p50_us"] > 0 and figures["rtt_per_s"] > 0
         assert figures["deliveries_per_s"] > 0 and "idle_kib_per_conn" in figures

@@ -10,9 +10,9 @@ binding's twin) is its only user.
 
 from __future__ import annotations
 
-import json
 import re
 
+from ._purefast import decode_string as _decode
 from ._purefast import fast_scan
 from .exceptions import FrameError
 
@@ -121,37 +121,46 @@ class _Scanner:
             raise FrameError("syntax", i)
         return i + 1
 
-    def value(self, i: int, depth: int) -> int:
-        """Validate one value inside a container at ``depth`` (no recursion)."""
-        stack: list[int] = []
+    def value(self, i: int, depth: int, stack: list[int] | None = None, after: bool = False) -> int:
+        """Validate one value inside a container at ``depth`` (no recursion).
+
+        ``stack`` (closing bytes, innermost last) and ``after`` (a value has
+        just ended) let the walk resume inside open containers: the fast
+        path hands over near a malformed frame's error this way.
+        """
+        if stack is None:
+            stack = []
         buf = self.buf
         while True:
-            if stack:
-                run = _ARRAY_RUN if stack[-1] == 0x5D else _OBJECT_RUN
-                i = run.match(buf, i).end()  # type: ignore[union-attr]  # matches ""
-            i = self.ws(i)
-            c = self.peek(i)
-            close = _OPEN.get(c)
-            if close is not None:
-                if depth + len(stack) + 1 > self.max_depth:
-                    raise FrameError("depth", i)
-                stack.append(close)
-                i = self.ws(i + 1)
-                if self.peek(i) == close:
-                    i += 1
-                    stack.pop()
-                else:
-                    if close == 0x7D:
-                        i = self.member_key(i)
-                    continue
-            elif c == 0x22:
-                i = self.string(i)
-            elif c == 0x2D or 0x30 <= c <= 0x39:
-                i = self.number(i)
-            elif c in _LITERALS:
-                i = self.literal(i, _LITERALS[c])
+            if after:
+                after = False
             else:
-                raise FrameError("syntax", i)
+                if stack:
+                    run = _ARRAY_RUN if stack[-1] == 0x5D else _OBJECT_RUN
+                    i = run.match(buf, i).end()  # type: ignore[union-attr]  # matches ""
+                i = self.ws(i)
+                c = self.peek(i)
+                close = _OPEN.get(c)
+                if close is not None:
+                    if depth + len(stack) + 1 > self.max_depth:
+                        raise FrameError("depth", i)
+                    stack.append(close)
+                    i = self.ws(i + 1)
+                    if self.peek(i) == close:
+                        i += 1
+                        stack.pop()
+                    else:
+                        if close == 0x7D:
+                            i = self.member_key(i)
+                        continue
+                elif c == 0x22:
+                    i = self.string(i)
+                elif c == 0x2D or 0x30 <= c <= 0x39:
+                    i = self.number(i)
+                elif c in _LITERALS:
+                    i = self.literal(i, _LITERALS[c])
+                else:
+                    raise FrameError("syntax", i)
             while stack:
                 i = self.ws(i)
                 c = self.peek(i)
@@ -167,6 +176,50 @@ class _Scanner:
                     raise FrameError("syntax", i)
             else:
                 return i
+
+    def resume(self, i: int, opened: bytes, state: str) -> None:
+        """Walk on from ``i`` to the frame's error, as ``top_object`` would.
+
+        ``opened`` lists the containers still open at ``i`` (outermost first,
+        ``{`` for the top-level object, empty once it has closed) and
+        ``state`` what comes next: ``"value"``, ``"key"`` (a member of the
+        innermost object) or ``"after"`` (a value has just ended). The fast
+        path computes these from a malformed frame's structure so the walk
+        covers only the last few tokens; it raises the same ``FrameError``
+        the whole walk would, and returns only if the rest is valid (the
+        caller then walks the whole frame).
+        """
+        if opened:
+            nested = [_OPEN[c] for c in opened[1:]]
+            if nested:
+                if state == "key":
+                    i, state = self.member_key(self.ws(i)), "value"
+                i, state = self.value(i, 1, nested, after=state == "after"), "after"
+            while True:
+                if state == "key":
+                    i = self.ws(i)
+                    if self.peek(i) != 0x22:
+                        raise FrameError("syntax", i)
+                    key_start, i = i, self.string(i)
+                    if b"\\" in self.buf[key_start:i]:
+                        _decode(self.buf[key_start:i], key_start)
+                    i = self.ws(i)
+                    if self.peek(i) != 0x3A:
+                        raise FrameError("syntax", i)
+                    i, state = i + 1, "value"
+                if state == "value":
+                    i = self.value(self.ws(i), 1)
+                i = self.ws(i)
+                c = self.peek(i)
+                if c == 0x7D:
+                    i += 1
+                    break
+                if c != 0x2C:
+                    raise FrameError("syntax", i)
+                i, state = i + 1, "key"
+        i = self.ws(i)
+        if i < self.n:
+            raise FrameError("trailing", i)
 
     def top_object(
         self, start: int, key: bytes
@@ -209,16 +262,6 @@ class _Scanner:
         return tag, payload, i
 
 
-def _decode(token: bytes, position: int) -> str:
-    """Decode a JSON string token that has escapes; lone surrogates refused."""
-    text: str = json.loads(token.decode("utf-8"))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise FrameError("escape", position) from None
-    return text
-
-
 def _to_bytes(frame: str | bytes) -> tuple[bytes, bool]:
     """UTF-8 bytes of the frame, and whether they still need validating."""
     if isinstance(frame, str):
@@ -232,7 +275,13 @@ def _to_bytes(frame: str | bytes) -> tuple[bytes, bool]:
 
 
 def scan(
-    frame: str | bytes, key: bytes, max_size: int, max_depth: int, key_text: str
+    frame: str | bytes,
+    key: bytes,
+    max_size: int,
+    max_depth: int,
+    key_text: str,
+    *,
+    fast: bool = True,
 ) -> tuple[str, bytes | None]:
     buf, validate = _to_bytes(frame)
     if len(buf) > max_size:
@@ -244,10 +293,14 @@ def scan(
             raise FrameError("utf8", exc.start) from None
     # Valid frames are answered at C speed (see _purefast); the walk below
     # is the specification and decides every case the fast path declines.
-    found = fast_scan(buf, key_text, max_depth)
-    if found is not None:
+    found = fast_scan(buf, key_text, max_depth) if fast else None
+    if isinstance(found, tuple):
         return found
     s = _Scanner(buf, max_depth)
+    if found is not None:
+        # A malformed frame: walk only from where its structure says the
+        # error is near (raises); the whole walk runs only if that passes.
+        s.resume(found.at, found.opened, found.state)
     start = s.ws(0)
     if s.peek(start) != 0x7B:
         raise FrameError("not_object", start)

@@ -31,7 +31,7 @@ try:  # NOTE: private; see the module docstring
 except ImportError:  # pragma: no cover - a Falcon without it keeps its buffer
     _WebSocketState = None  # type: ignore[assignment,misc]
 
-__all__ = ["DISCONNECT", "RawReceiver", "own_receive", "watched"]
+__all__ = ["DISCONNECT", "RawReceiver", "own_receive", "resume", "watched"]
 
 DISCONNECT = "websocket.disconnect"
 AsgiReceive = Callable[[], Awaitable[dict[str, Any]]]
@@ -74,9 +74,12 @@ class RawReceiver:
         self._ws = ws
         self._receive = receive
         self._limit = max(1, limit)
-        self._ahead: collections.deque[dict[str, Any]] = collections.deque()
+        # Events read ahead; the deque (~0.7 KiB) is made on the first
+        # read-ahead, so an idle connection does not carry one.
+        self._ahead: collections.deque[dict[str, Any]] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._loop_task: asyncio.Task[Any] | None = None
+        # The task that runs the receive loop: the one taking the socket over.
+        self._loop_task: asyncio.Task[Any] | None = _current_task()
         self._stop = False
         self._stopped = False  # ws.close() ran: receives end now
         self._parked = False  # the loop task is inside the server's receive
@@ -84,19 +87,22 @@ class RawReceiver:
         self.client_disconnected_code: int | None = None
 
     async def next_event(self) -> dict[str, Any]:
-        if self._ahead:
-            event = self._ahead.popleft()
-        elif self._stopped:
-            return {"type": DISCONNECT}
+        """The next ASGI event: read-ahead first, else the server's receive.
+
+        PERF: the common case (nothing read ahead, no read-ahead running,
+        not stopped) awaits the server's ``receive`` right here: one
+        coroutine between the loop and the server per frame.
+        """
+        if self._ahead or self._task is not None or self._stopped:
+            event = await self._next_slow()
         else:
+            self._parked = True
             try:
-                event = await self._next_from_server()
+                event = await self._receive()
             except asyncio.CancelledError:
-                if not self._stopped:
-                    raise
-                if self._loop_task is not None and self._loop_task.uncancel() > 0:
-                    raise  # a cancellation of its own besides ours
-                return {"type": DISCONNECT}
+                self._parked = False
+                return self._cancelled_while_parked()
+            self._parked = False
         if event["type"] == DISCONNECT:
             self._disconnected(event)
             # What Falcon's ``_receive`` records once the loop reads it.
@@ -104,7 +110,21 @@ class RawReceiver:
             self._ws._close_code = self.client_disconnected_code
         return event
 
-    async def _next_from_server(self) -> dict[str, Any]:
+    def _cancelled_while_parked(self) -> dict[str, Any]:
+        """A cancellation reached the pending receive: ``stop()``'s (a
+        disconnect event) or anyone else's (re-raised)."""
+        if not self._stopped:
+            raise asyncio.CancelledError
+        task = asyncio.current_task()
+        if task is not None and task.uncancel() > 0:
+            raise asyncio.CancelledError  # a cancellation of its own besides ours
+        return {"type": DISCONNECT}
+
+    async def _next_slow(self) -> dict[str, Any]:
+        if self._ahead:
+            return self._ahead.popleft()
+        if self._stopped:
+            return {"type": DISCONNECT}
         task = self._task
         if task is not None:
             # The read-ahead is inside ``receive``: let it finish that one
@@ -114,11 +134,12 @@ class RawReceiver:
             self._task = None
             if self._ahead:
                 return self._ahead.popleft()
-        if self._loop_task is None:
-            self._loop_task = asyncio.current_task()
         self._parked = True
         try:
             return await self._receive()
+        except asyncio.CancelledError:
+            self._parked = False
+            return self._cancelled_while_parked()
         finally:
             self._parked = False
 
@@ -129,9 +150,12 @@ class RawReceiver:
             self._task = asyncio.ensure_future(self._read_ahead())
 
     async def _read_ahead(self) -> None:
-        while not self._stop and len(self._ahead) < self._limit:
+        ahead = self._ahead
+        if ahead is None:
+            ahead = self._ahead = collections.deque()
+        while not self._stop and len(ahead) < self._limit:
             event = await self._receive()
-            self._ahead.append(event)
+            ahead.append(event)
             if event["type"] == DISCONNECT:
                 self._disconnected(event)
                 return
@@ -196,12 +220,20 @@ def own_receive(ws: Any) -> RawReceiver | None:
     return receiver
 
 
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop (built outside a connection)
+        return None
+
+
 @types.coroutine
 def watched(coro: Awaitable[Any], on_suspend: Callable[[], None]) -> Generator[Any, Any, Any]:
     """``await coro``, calling ``on_suspend`` once if it ever suspends.
 
-    A handler that completes without suspending (the common case) costs one
-    ``send``; after the first suspension this forwards like ``yield from``.
+    For any awaitable (a user's ``dispatch`` override may return one); the
+    receive loop runs plain coroutines one step itself and only awaits
+    :func:`resume` for those that suspended.
     """
     it: Any = coro if type(coro) is types.CoroutineType else coro.__await__()
     try:
@@ -209,6 +241,16 @@ def watched(coro: Awaitable[Any], on_suspend: Callable[[], None]) -> Generator[A
     except StopIteration as stop:
         return stop.value
     on_suspend()
+    return (yield from resume(it, yielded))
+
+
+@types.coroutine
+def resume(it: Any, yielded: Any) -> Generator[Any, Any, Any]:
+    """Finish ``it``, a coroutine (or ``__await__`` iterator) that was run one
+    step by hand and yielded ``yielded``: that value goes to the event loop
+    first, then this forwards like ``yield from`` (results, exceptions,
+    cancellation and ``close()`` reach ``it`` as they would with ``await``).
+    """
     while True:
         try:
             sent = yield yielded

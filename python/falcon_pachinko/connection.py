@@ -13,12 +13,13 @@ import logging
 import weakref
 from collections.abc import Sequence
 from http import HTTPStatus
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 import falcon.asgi
 from falcon.errors import WebSocketDisconnected
 
-from ._receive import DISCONNECT, RawReceiver, own_receive, watched
+from ._receive import DISCONNECT, RawReceiver, own_receive, resume, watched
 from .hooks import HookCollection, HookContext, HookEvent, HookManager
 from .protocols import falcon_receive_parts, frame_receiver
 
@@ -357,32 +358,28 @@ async def _receive_loop(
 ) -> int:
     """Dispatch frames until the peer disconnects or the server closes; the code.
 
-    PERF: this is the per-message path. With ``receiver`` (a Falcon socket
-    whose receive the router owns, see ``_receive``) each ASGI event is read
-    straight from the server; a handler that suspends starts a bounded
-    read-ahead so a disconnect is still noticed while it runs. Without
-    receive hooks and with the stock ``dispatch``, each frame takes the
-    dispatcher's one path (``Dispatcher.handle``: scan, lookup and decode in
-    one native call, then the handler's own coroutine); otherwise it goes
-    through ``target.dispatch``, which runs the receive hooks.
+    PERF: this is the per-message path. Without receive hooks and with the
+    stock ``dispatch``, each frame takes the dispatcher's one path
+    (``Dispatcher.handle``: scan, lookup and decode in one native call,
+    then the handler's own coroutine); otherwise it goes through
+    ``target.dispatch``, which runs the receive hooks. With ``receiver`` (a
+    Falcon socket whose receive the router owns, see ``_receive``) the loop
+    is :func:`_owned_loop`.
     """
     stock = not hooks.has_receive_hooks and _stock_dispatch(target)
+    if receiver is not None:
+        return await _owned_loop(target, req, ws, conn_id, receiver=receiver, stock=stock)
     parts = falcon_receive_parts(ws)
     require_open, receive_event = parts if parts is not None else (None, None)
-    if receiver is not None:
-        receive_event = receiver.next_event
     receive = frame_receiver(ws) if parts is None else None
     if parts is None and receive is None:
         raise TypeError(f"{type(ws).__name__} has no method that receives frames")
-    on_suspend = receiver.handler_suspended if receiver is not None else None
     dispatch = target.dispatch
     while True:
         try:
             if receive_event is not None:
                 require_open()  # type: ignore[misc]
                 event = await receive_event()
-                if event["type"] == DISCONNECT:  # only from ``receiver``
-                    return target.close_code or event.get("code") or 1000
                 raw = event.get("text")
                 if raw is None:
                     raw = event.get("bytes") or b""
@@ -396,9 +393,58 @@ async def _receive_loop(
             return target.close_code or exc.code or 1000
         try:
             # Read per frame: ``add_handler`` on the instance replaces it.
+            await (target._dispatcher.handle(target, ws, raw) if stock else dispatch(ws, raw))
+        except WebSocketDisconnected as exc:
+            return target.close_code or exc.code or 1000
+        except Exception:  # noqa: BLE001 - logged with traceback in _handler_failed
+            await _handler_failed(target, ws, req, conn_id)
+        if target.close_code is not None:
+            return target.close_code
+
+
+async def _owned_loop(
+    target: WebSocketResource,
+    req: Any,
+    ws: Any,
+    conn_id: str | None,
+    *,
+    receiver: RawReceiver,
+    stock: bool,
+) -> int:
+    """The receive loop of a Falcon socket whose receive the router owns.
+
+    PERF: per frame, one check of the socket's state (what Falcon's
+    ``_require_accepted`` checks), one coroutine down to the server's
+    ``receive`` (:meth:`RawReceiver.next_event`), the dispatcher's one path,
+    and the handler's coroutine run one step by hand: a handler that
+    finishes without suspending (the common case) costs no wrapper; one
+    that suspends starts the read-ahead (so a disconnect is seen while it
+    runs) and is then awaited through :func:`resume`.
+    """
+    next_event = receiver.next_event
+    on_suspend = receiver.handler_suspended
+    dispatch = target.dispatch
+    closed = _FalconWsState.CLOSED
+    while True:
+        if ws._state is closed:  # closed by the server side (Falcon's check)
+            return target.close_code or ws._close_code or 1000
+        event = await next_event()
+        raw = event.get("text")
+        if raw is None:
+            if event["type"] == DISCONNECT:
+                return target.close_code or event.get("code") or 1000
+            raw = event.get("bytes") or b""
+        try:
+            # Read per frame: ``add_handler`` on the instance replaces it.
             step = target._dispatcher.handle(target, ws, raw) if stock else dispatch(ws, raw)
-            if on_suspend is None:
-                await step
+            if type(step) is CoroutineType:
+                try:
+                    yielded = step.send(None)
+                except StopIteration:
+                    pass
+                else:
+                    on_suspend()
+                    await resume(step, yielded)
             else:
                 await watched(step, on_suspend)
         except WebSocketDisconnected as exc:

@@ -6,6 +6,7 @@ behaviour is in tests/integration/test_redis_cluster.py.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -13,7 +14,9 @@ import msgspec
 import pytest
 
 from falcon_pachinko import WebSocketConnectionManager, WebSocketConnectionNotFoundError, _accel
-from falcon_pachinko.backends.redis import RedisBackend, _Change, _Record
+from falcon_pachinko.backends.presence import Change as _Change
+from falcon_pachinko.backends.presence import Record as _Record
+from falcon_pachinko.backends.redis import RedisBackend
 
 from ..support.redis_server import free_port
 from ..support.stubs import StubWS
@@ -102,7 +105,7 @@ async def test_a_silent_node_leaves_presence_after_the_ttl() -> None:
     backend = backend_of(manager)
     await backend._on_frame(control("n2", _Change(1, "set", "x", None, ["r"])))
     assert manager.room_size("r") == 1
-    backend._nodes["n2"].seen = time.monotonic() - 0.6  # as if its heartbeats stopped
+    backend._presence.nodes["n2"].seen = time.monotonic() - 0.6  # as if its heartbeats stopped
     assert manager.room_size("r") == 0
     await backend._on_frame(control("n2", _Change(1, "hb")))  # a heartbeat revives it
     assert manager.room_size("r") == 1
@@ -186,3 +189,44 @@ async def test_state_proxy_is_dict_like_and_queues_writes_in_order() -> None:
     ]
     await manager.remove_connection("a")
     assert backend._queue[-1] == ("state_del", "a")
+
+
+class _Batch:
+    """Stands in for FastSubscriber: one batch of frames, then closed."""
+
+    def __init__(self, frames: list[bytes]) -> None:
+        self.frames = frames
+        self.closed = True
+        self.error = "end of batch"
+        self.wake = asyncio.Event()
+        self.wake.set()
+
+    def take(self) -> list[bytes]:
+        frames, self.frames = self.frames, []
+        return frames
+
+
+async def test_own_frames_are_recognised_without_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    manager = await manager_on()
+    backend = backend_of(manager)
+    ws = StubWS()
+    await manager.add_connection("a", ws)
+    await manager.join_room("a", "r")
+    own = [_accel.encode_bus_frame(k, "r", None, backend.node, "1") for k in ("room", "all")]
+    other = _accel.encode_bus_frame("room", "r", None, "other", "2")
+    # Another node whose id starts like ours is still someone else.
+    longer = _accel.encode_bus_frame("room", "r", None, backend.node + "x", "3")
+    decoded: list[bytes] = []
+    real = _accel.decode_bus_frame
+
+    def counting(frame: bytes, *args: Any) -> Any:
+        decoded.append(frame)
+        return real(frame, *args)
+
+    monkeypatch.setattr(_accel, "decode_bus_frame", counting)
+    with pytest.raises(ConnectionError, match="end of batch"):
+        await backend._receive_fast(_Batch([*own, other, longer, b"PB"]))  # type: ignore[arg-type]
+    assert decoded == [other, longer, b"PB"]
+    assert ws.frames == ["2", "3"]
+    stats = backend.bus_stats()
+    assert (stats["received"], stats["rejected_frames"]) == (5, 1)

@@ -64,3 +64,56 @@ async def test_publish_is_written_at_once_and_acknowledged_by_reply_lines() -> N
 async def test_other_schemes_use_redis_py() -> None:
     assert await FastPublisher.open("rediss://127.0.0.1:1/0", 10, 1) is None
     assert await FastPublisher.open("unix:///tmp/redis.sock", 10, 1) is None
+
+
+class StubTransport:
+    """Records writes."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.limits: dict[str, int] = {}
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def set_write_buffer_limits(self, high: int) -> None:
+        self.limits["high"] = high
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        return None
+
+
+async def test_an_idle_connection_writes_at_once_and_a_busy_one_coalesces() -> None:
+    pub = FastPublisher(100)
+    transport = StubTransport()
+    pub.connection_made(transport)
+    assert pub.publish(b"ch", b"1")
+    # Written from the call itself: a lone broadcast does not wait for the loop.
+    assert transport.writes == [b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$1\r\n1\r\n"]
+    assert pub.publish(b"ch", b"2") and pub.publish(b"ch", b"3")
+    assert len(transport.writes) == 1  # unacknowledged frame in flight: buffered
+    await asyncio.sleep(0)
+    assert transport.writes[1:] == [
+        b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$1\r\n2\r\n*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$1\r\n3\r\n"
+    ]
+    pub.data_received(b":1\r\n:1\r\n:1\r\n")
+    assert (pub.acked, pub.outstanding) == (3, 0)
+    assert pub.publish(b"ch", b"4") and len(transport.writes) == 3  # idle again
+
+
+async def test_bytes_waiting_for_the_socket_are_bounded() -> None:
+    pub = FastPublisher(100, max_bytes=100)
+    transport = StubTransport()
+    pub.connection_made(transport)
+    assert transport.limits == {"high": 100}  # the transport's buffer: flow control
+    pub.pause_writing()  # Redis reads slowly: the transport is over its limit
+    assert not pub.publish(b"ch", b"x" * 20)
+    assert pub.outstanding == 0 and transport.writes == []
+    pub.resume_writing()
+    assert pub.publish(b"ch", b"x" * 20)  # written at once (idle)
+    assert pub.publish(b"ch", b"x" * 40)  # coalesced: 61 bytes waiting
+    assert not pub.publish(b"ch", b"x" * 20)  # would pass 100
+    assert pub.outstanding == 2

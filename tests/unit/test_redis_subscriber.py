@@ -27,11 +27,14 @@ class Scripted:
     def __init__(self) -> None:
         self.writer: asyncio.StreamWriter | None = None
         self.got = bytearray()
+        self.auth_reply = b"+OK\r\n"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         while data := await reader.read(65536):
             self.got += data
+            if b"AUTH" in data:
+                writer.write(self.auth_reply)
             if b"SUBSCRIBE" in data:
                 writer.write(SUBSCRIBED)
 
@@ -76,10 +79,11 @@ async def test_messages_split_anywhere_arrive_whole(scripted: tuple[Scripted, st
     "junk",
     [
         b"%%%\r\n",
-        b"*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$999999999\r\n",  # over the frame limit
-        b"*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nabXY",  # not terminated
-        b"*99\r\n",
-        b"x" * 100,  # a header line that never ends
+        b"$abc\r\n",  # a bulk length that is not a number
+        b":12a\r\n",
+        b"+OK\r\n",  # a status reply where only messages can come
+        b"*1\r\n*1\r\n:1\r\n",  # nested arrays
+        b"x" * 100,  # not RESP at all
     ],
 )
 async def test_malformed_replies_close_the_connection(
@@ -93,6 +97,40 @@ async def test_malformed_replies_close_the_connection(
     assert sub.closed and sub.error is not None and "malformed" in sub.error
 
 
+async def test_a_reply_over_the_frame_limit_closes_before_it_is_buffered(
+    scripted: tuple[Scripted, str],
+) -> None:
+    script, url = scripted
+    limit = 1 << 16
+    sub = await FastSubscriber.open(url, ["a", "b"], 2, limit, 100)
+    assert sub is not None and script.writer is not None
+    # Claims 1 GB and keeps sending: the reader gives up past the limit.
+    script.writer.write(b"*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$999999999\r\n")
+    async with asyncio.timeout(2):
+        for _ in range(64):
+            if sub.closed:
+                break
+            script.writer.write(b"x" * 8192)
+            await script.writer.drain()
+            await asyncio.sleep(0.01)
+    assert sub.closed and sub.error is not None and "frame limit" in sub.error
+    assert sub.take() == []
+
+
+async def test_a_bulk_message_of_the_limit_is_accepted(scripted: tuple[Scripted, str]) -> None:
+    script, url = scripted
+    limit = 1 << 16
+    sub = await FastSubscriber.open(url, ["a", "b"], 2, limit, 100)
+    assert sub is not None and script.writer is not None
+    big = b"y" * limit
+    for i in range(0, len(message(big)), 4096):
+        script.writer.write(message(big)[i : i + 4096])
+        await script.writer.drain()
+    assert await frames_of(sub, 1) == [big]
+    assert not sub.closed
+    sub.close()
+
+
 async def test_buffer_is_bounded(scripted: tuple[Scripted, str]) -> None:
     script, url = scripted
     sub = await FastSubscriber.open(url, ["a", "b"], 2, 1 << 20, 3)
@@ -104,6 +142,20 @@ async def test_buffer_is_bounded(scripted: tuple[Scripted, str]) -> None:
             sub.wake.clear()
     assert sub.take() == [b"2", b"3", b"4"]
     sub.close()
+
+
+async def test_auth_is_sent_and_a_refusal_fails_the_open(
+    scripted: tuple[Scripted, str],
+) -> None:
+    script, url = scripted
+    url = url.replace("redis://", "redis://user:p%40ss@")
+    sub = await FastSubscriber.open(url, ["a", "b"], 2, 1 << 20, 10)
+    assert sub is not None and sub.subscribed == 2
+    assert script.got.startswith(b"*3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$4\r\np@ss\r\n")
+    sub.close()
+    script.auth_reply = b"-WRONGPASS invalid username-password pair\r\n"
+    with pytest.raises(ConnectionError, match="AUTH"):
+        await FastSubscriber.open(url, ["a", "b"], 2, 1 << 20, 10)
 
 
 async def test_other_schemes_use_redis_py() -> None:

@@ -11,8 +11,11 @@ acknowledgements. Everything else (presence, state, subscribing) stays on
 redis-py. Only plain ``redis://`` URLs use it; ``rediss://`` and unix
 sockets fall back to the redis-py path.
 
-Bounded: at most ``max_outstanding`` unacknowledged frames; beyond that
-``publish`` refuses (the caller counts the frame as undelivered).
+Bounded: at most ``max_outstanding`` unacknowledged frames, ``max_bytes``
+coalesced for the next write, and ``max_bytes`` in the transport's buffer
+(asyncio's ``pause_writing`` flow control, when Redis reads slowly); beyond
+any of these ``publish`` refuses and the caller counts the frame as
+undelivered.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from urllib.parse import unquote, urlsplit
 __all__ = ["FastPublisher"]
 
 log = logging.getLogger("falcon_pachinko.redis")
+
+#: Bytes that may wait for the socket before publishes are refused.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
 def _command(*parts: bytes) -> bytes:
@@ -39,8 +45,11 @@ def _command(*parts: bytes) -> bytes:
 class FastPublisher(asyncio.Protocol):
     """One connection that only ``PUBLISH``-es (see the module docstring)."""
 
-    def __init__(self, max_outstanding: int) -> None:
+    def __init__(self, max_outstanding: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_outstanding = max_outstanding
+        self.max_bytes = max_bytes
+        self._out_bytes = 0
+        self._write_paused = False
         self.transport: asyncio.WriteTransport | None = None
         self.outstanding = 0
         self.acked = 0
@@ -90,25 +99,45 @@ class FastPublisher(asyncio.Protocol):
         return self.transport is not None and not self.transport.is_closing()
 
     def publish(self, channel: bytes, frame: bytes) -> bool:
-        """Write one ``PUBLISH`` now; False if not connected or saturated."""
-        if self.transport is None or self.outstanding >= self.max_outstanding:
+        """Write one ``PUBLISH``; False if not connected or saturated.
+
+        An idle connection (nothing unacknowledged) writes at once: a lone
+        broadcast reaches the other nodes without waiting for the loop. Under
+        load the frames of one turn of the event loop are coalesced.
+        """
+        command = b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+            len(channel),
+            channel,
+            len(frame),
+            frame,
+        )
+        transport = self.transport
+        if (
+            transport is None
+            or self._write_paused
+            or self.outstanding >= self.max_outstanding
+            or self._out_bytes + len(command) > self.max_bytes
+        ):
             return False
+        self.outstanding += 1
+        if self.outstanding == 1 and not self._out:
+            # Nothing in flight and nothing buffered: no order to keep.
+            transport.write(command)
+            return True
         # PERF: frames published in one turn of the event loop go out in one
         # write (one syscall, ~20-80 µs each on a busy box), flushed by a
         # callback at the start of the next turn: microseconds, not a task.
-        self._out.append(
-            b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
-            % (len(channel), channel, len(frame), frame)
-        )
+        self._out.append(command)
+        self._out_bytes += len(command)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
-        self.outstanding += 1
         return True
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         out, self._out = self._out, []
+        self._out_bytes = 0
         if self.transport is not None and out:
             self.transport.write(b"".join(out))
 
@@ -124,6 +153,15 @@ class FastPublisher(asyncio.Protocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        # asyncio's flow control: pause_writing() once the transport holds
+        # more than max_bytes that Redis has not read yet.
+        transport.set_write_buffer_limits(high=self.max_bytes)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
 
     def data_received(self, data: bytes) -> None:
         if self._handshake is not None and not self._handshake.done():

@@ -1,19 +1,23 @@
-"""``FastSubscriber``: the node's one pub/sub connection, parsed in batches.
+"""``FastSubscriber``: the node's one pub/sub connection, read by hiredis.
 
 PERF: every node receives every bus frame of the cluster (its own
 included), so the receive path bounds the cluster's broadcast rate.
 redis-py's pub/sub reads each message through its stream reader, a
-per-message timeout and a reply dict, ~50-80 µs per message on the
-development box (most of a node's CPU in a broadcast burst). Pub/sub
-replies are fixed, simple arrays (``*3 $7 message $n channel $m data``),
-so this protocol parses whatever arrived in one ``data_received`` call and
-hands the frames over in one wake-up. Plain ``redis://`` URLs only; other
-schemes use redis-py's pub/sub.
+per-message timeout and a reply dict (~50-80 µs per message on the
+development box), and the RESP parser this module had before, written in
+Python, still cost ~12 µs per message: 58% of a node's CPU in a publish
+burst (cProfile, docs/benchmarks.md). hiredis' C reader (``hiredis``, the
+parser redis-py itself uses when installed) parses the same messages in
+~0.5 µs each, so this protocol feeds whatever arrived in one
+``data_received`` call to a ``hiredis.Reader`` and hands the frames over
+in one wake-up. Plain ``redis://`` URLs only; other schemes use redis-py's
+pub/sub.
 
-Bounded and hostile-safe: a bulk string longer than ``max_frame`` or any
-reply that is not well-formed RESP closes the connection (the backend
-reconnects); at most ``max_buffered`` frames wait, older ones beyond that
-are dropped and counted, and reading pauses while the consumer catches up.
+Bounded and hostile-safe: bytes that are not RESP (a hiredis protocol
+error) or a reply still incomplete past ``max_frame`` (plus headroom for
+the reply's header) close the connection (the backend reconnects); at most
+``max_buffered`` frames wait, older ones beyond that are dropped and
+counted, and reading pauses while the consumer catches up.
 """
 
 from __future__ import annotations
@@ -23,53 +27,22 @@ from collections import deque
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import hiredis
+
 __all__ = ["FastSubscriber"]
 
-
-class _Incomplete(Exception):
-    """More bytes are needed."""
-
-
-class _Malformed(Exception):
-    """Not RESP we expect."""
+#: Bytes beyond ``max_frame`` a reader may hold for one reply: its RESP
+#: header and channel name, and up to 1 KiB hiredis keeps before compacting
+#: its buffer.
+_HEADROOM = 64 * 1024
 
 
-def _line(buf: bytearray, pos: int) -> tuple[bytes, int]:
-    end = buf.find(b"\r\n", pos)
-    if end < 0:
-        if len(buf) - pos > 64:
-            raise _Malformed("header line too long")
-        raise _Incomplete
-    return bytes(buf[pos:end]), end + 2
-
-
-def _parse(buf: bytearray, pos: int, max_frame: int) -> tuple[list[Any], int]:
-    """One array reply of bulk strings/integers starting at ``pos``."""
-    head, pos = _line(buf, pos)
-    if not head.startswith((b"*", b">")) or not head[1:].isdigit():
-        raise _Malformed(f"unexpected reply {head[:20]!r}")
-    count = int(head[1:])
-    if count > 8:
-        raise _Malformed("array too long")
-    items: list[Any] = []
-    for _ in range(count):
-        head, pos = _line(buf, pos)
-        if head.startswith(b":") and head[1:].lstrip(b"-").isdigit():
-            items.append(int(head[1:]))
-        elif head.startswith(b"$") and head[1:].isdigit():
-            size = int(head[1:])
-            if size > max_frame:
-                raise _Malformed("bulk string over the frame limit")
-            end = pos + size
-            if end + 2 > len(buf):
-                raise _Incomplete
-            if buf[end : end + 2] != b"\r\n":
-                raise _Malformed("bulk string not terminated")
-            items.append(bytes(buf[pos:end]))
-            pos = end + 2
-        else:
-            raise _Malformed(f"unexpected element {head[:20]!r}")
-    return items, pos
+def command(*args: bytes) -> bytes:
+    """One RESP command (an array of bulk strings)."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(out)
 
 
 class FastSubscriber(asyncio.Protocol):
@@ -85,8 +58,8 @@ class FastSubscriber(asyncio.Protocol):
         self.closed = False
         self.error: str | None = None
         self.transport: asyncio.Transport | None = None
-        self._buf = bytearray()
-        self._replies: deque[bytes] = deque()
+        self._reader = hiredis.Reader()
+        self._replies: deque[Any] = deque()
         self._paused = False
 
     @classmethod
@@ -109,12 +82,12 @@ class FastSubscriber(asyncio.Protocol):
                     if parts.username:
                         args.append(unquote(parts.username).encode())
                     args.append(unquote(parts.password).encode())
-                    proto._write(args)
+                    proto._write(command(*args))
                     while not proto._replies and not proto.closed:
                         await proto._wait()
-                    if not proto._replies or not proto._replies.popleft().startswith(b"+"):
+                    if not proto._replies or proto._replies.popleft() != b"OK":
                         raise ConnectionError("redis AUTH failed")
-                proto._write([b"SUBSCRIBE", *(c.encode() for c in channels)])
+                proto._write(command(b"SUBSCRIBE", *(c.encode() for c in channels)))
                 while proto.subscribed < len(channels):
                     if proto.closed:
                         raise ConnectionError(proto.error or "redis closed the connection")
@@ -128,12 +101,10 @@ class FastSubscriber(asyncio.Protocol):
         self.wake.clear()
         await self.wake.wait()
 
-    def _write(self, args: list[bytes]) -> None:
-        assert self.transport is not None
-        out = [b"*%d\r\n" % len(args)]
-        for arg in args:
-            out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-        self.transport.write(b"".join(out))
+    def _write(self, data: bytes) -> None:
+        if self.transport is None:
+            raise ConnectionError(self.error or "redis closed the connection")
+        self.transport.write(data)
 
     def take(self) -> list[bytes]:
         """The frames received so far (resumes reading if it was paused)."""
@@ -150,38 +121,48 @@ class FastSubscriber(asyncio.Protocol):
             self.transport.close()
         self.wake.set()
 
+    def _fail(self, why: str) -> None:
+        self.error = f"malformed reply from redis: {why}"
+        self.close()
+
     # -- asyncio.Protocol ------------------------------------------------------------
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        pos = 0
-        try:
-            while pos < len(buf):
-                if buf[pos] in b"+-" and self.subscribed == 0:  # AUTH reply
-                    line, pos = _line(buf, pos)
-                    self._replies.append(line)
-                    continue
-                items, pos = _parse(buf, pos, self.max_frame)
-                kind = items[0] if items else b""
-                if kind == b"message" and len(items) == 3 and isinstance(items[2], bytes):
-                    if len(self.frames) >= self.max_buffered:
-                        self.frames.popleft()
-                        self.dropped += 1
-                    self.frames.append(items[2])
-                elif kind == b"subscribe":
-                    self.subscribed += 1
-        except _Incomplete:
-            pass
-        except _Malformed as exc:
-            self.error = f"malformed reply from redis: {exc}"
-            self.close()
+        if self.closed:
             return
-        del buf[:pos]
-        if len(self.frames) >= self.max_buffered and not self._paused and self.transport:
+        reader = self._reader
+        reader.feed(data)
+        frames = self.frames
+        try:
+            # PERF: hiredis returns False (not None: a nil reply is None) when
+            # the buffer holds no complete reply.
+            while (reply := reader.gets()) is not False:
+                if type(reply) is list and len(reply) == 3 and reply[0] == b"message":
+                    frame = reply[2]
+                    if type(frame) is not bytes:
+                        self._fail(f"message payload of type {type(frame).__name__}")
+                        return
+                    if len(frames) >= self.max_buffered:
+                        frames.popleft()
+                        self.dropped += 1
+                    frames.append(frame)
+                elif type(reply) is list and reply and reply[0] == b"subscribe":
+                    self.subscribed += 1
+                elif self.subscribed == 0:  # AUTH's reply (b"OK" or a ReplyError)
+                    self._replies.append(reply)
+                else:
+                    self._fail(f"unexpected reply {str(reply)[:40]!r}")
+                    return
+        except hiredis.ProtocolError as exc:
+            self._fail(str(exc)[:80])
+            return
+        if reader.len() > self.max_frame + _HEADROOM:
+            self._fail("reply over the frame limit")
+            return
+        if len(frames) >= self.max_buffered and not self._paused and self.transport:
             self._paused = True
             self.transport.pause_reading()
         self.wake.set()
