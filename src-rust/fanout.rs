@@ -1,16 +1,33 @@
 //! Membership index and per-connection bounded outboxes (PyO3-free core).
 //!
 //! One broadcast walks the recipients once and decides, per recipient, what
-//! Python must do: write directly (the connection's writer is idle), nothing
-//! (the frame was queued or dropped by policy), or close the peer. Python only
+//! Python must do: write directly (the connection is idle), nothing (the
+//! frame was queued or dropped by policy), or close the peer. Python only
 //! ever touches the recipients that need it. Generic over the connection
-//! handle `T` and the frame `F` so tests run without an interpreter.
+//! handle `H` and the frame `F` so tests run without an interpreter.
+//!
+//! Each connection is in exactly one [`State`]; every operation below names
+//! the transition it makes:
+//!
+//! ```text
+//!   add(pending)──► Pending ──activate()──► Writing (frames were queued)
+//!                      │                └─► Idle    (nothing queued)
+//!   add ─────────────► Idle ──start_writing()──► Writing
+//!                                 ◄──next_frame() = None──┘
+//!   any state ──mark_closing() or the close policy──► Closing (final)
+//! ```
+//!
+//! Pending and Writing queue frames (bounded, overflow policy); Idle asks
+//! for a direct write; Closing drops and counts.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use indexmap::IndexSet;
 
-/// What to do when a busy connection's outbox is full.
+/// Outbox length when the caller does not choose one.
+pub const DEFAULT_CAPACITY: usize = 256;
+
+/// What to do when a queueing connection's outbox is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     DropOldest,
@@ -19,14 +36,12 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// Every policy, the default first; the Python names come from here.
+    pub const ALL: [Policy; 3] = [Policy::DropOldest, Policy::DropNewest, Policy::Close];
+
     #[must_use]
     pub fn parse(name: &str) -> Option<Policy> {
-        match name {
-            "drop_oldest" => Some(Policy::DropOldest),
-            "drop_newest" => Some(Policy::DropNewest),
-            "close" => Some(Policy::Close),
-            _ => None,
-        }
+        Policy::ALL.into_iter().find(|p| p.name() == name)
     }
 
     #[must_use]
@@ -35,6 +50,35 @@ impl Policy {
             Policy::DropOldest => "drop_oldest",
             Policy::DropNewest => "drop_newest",
             Policy::Close => "close",
+        }
+    }
+}
+
+/// One connection's delivery state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Registered before its handshake completed: frames queue until
+    /// [`Hub::activate`].
+    Pending,
+    /// Nothing in flight: a frame is written directly by the caller.
+    Idle,
+    /// A send is in flight (its writer drains the outbox): frames queue.
+    Writing,
+    /// Going away: its outbox was discarded, later frames are dropped.
+    Closing,
+}
+
+impl State {
+    /// Every state, in lifecycle order; the Python names come from here.
+    pub const ALL: [State; 4] = [State::Pending, State::Idle, State::Writing, State::Closing];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Idle => "idle",
+            State::Writing => "writing",
+            State::Closing => "closing",
         }
     }
 }
@@ -48,12 +92,12 @@ pub enum HubError {
 
 /// One connection's routing state.
 #[derive(Debug)]
-pub struct Conn<T, F> {
+pub struct Conn<H, F> {
     pub id: String,
-    pub target: T,
+    /// What the binding writes through (the Python send callable).
+    pub handle: H,
     pub outbox: VecDeque<F>,
-    pub busy: bool,
-    pub closing: bool,
+    pub state: State,
     pub dropped: u64,
     pub rooms: Vec<String>,
     pub user: Option<String>,
@@ -62,29 +106,29 @@ pub struct Conn<T, F> {
 /// Per-recipient decision of one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
-    /// Writer idle: Python writes the frame now.
+    /// Idle: the caller writes the frame now.
     Direct,
-    /// Writer busy: the frame waits in the outbox.
+    /// Pending or writing: the frame waits in the outbox.
     Queued,
-    /// Dropped by policy (counted on the connection).
+    /// Dropped by policy or because the peer is closing (counted).
     Dropped,
-    /// Policy says close this peer; reported once.
+    /// Policy says close this peer (it is now closing); reported once.
     Close,
 }
 
-/// Which recipients a fan-out addresses.
+/// Who a fan-out addresses.
 #[derive(Debug, Clone, Copy)]
-pub enum Target<'k> {
+pub enum Audience<'k> {
     Room(&'k str),
     User(&'k str),
     All,
 }
 
 #[derive(Debug)]
-pub struct Hub<T, F> {
+pub struct Hub<H, F> {
     pub capacity: usize,
     pub policy: Policy,
-    slots: Vec<Option<Conn<T, F>>>,
+    slots: Vec<Option<Conn<H, F>>>,
     free: Vec<usize>,
     ids: HashMap<String, usize>,
     rooms: HashMap<String, IndexSet<usize>>,
@@ -92,7 +136,7 @@ pub struct Hub<T, F> {
     dropped_total: u64,
 }
 
-impl<T, F> Hub<T, F> {
+impl<H, F> Hub<H, F> {
     #[must_use]
     pub fn new(capacity: usize, policy: Policy) -> Self {
         Hub {
@@ -107,16 +151,17 @@ impl<T, F> Hub<T, F> {
         }
     }
 
-    pub fn add(&mut self, id: &str, target: T) -> Result<(), HubError> {
+    /// Register a connection: `Pending` (frames queue until [`Hub::activate`])
+    /// or `Idle`.
+    pub fn add(&mut self, id: &str, handle: H, pending: bool) -> Result<(), HubError> {
         if self.ids.contains_key(id) {
             return Err(HubError::Duplicate);
         }
         let conn = Conn {
             id: id.to_owned(),
-            target,
+            handle,
             outbox: VecDeque::new(),
-            busy: false,
-            closing: false,
+            state: if pending { State::Pending } else { State::Idle },
             dropped: 0,
             rooms: Vec::new(),
             user: None,
@@ -136,7 +181,7 @@ impl<T, F> Hub<T, F> {
     }
 
     /// Forget a connection and every membership it had. Idempotent.
-    pub fn remove(&mut self, id: &str) -> Option<Conn<T, F>> {
+    pub fn remove(&mut self, id: &str) -> Option<Conn<H, F>> {
         let slot = self.ids.remove(id)?;
         let conn = self.slots.get_mut(slot)?.take()?;
         self.free.push(slot);
@@ -154,12 +199,12 @@ impl<T, F> Hub<T, F> {
     }
 
     #[must_use]
-    pub fn get(&self, id: &str) -> Option<&Conn<T, F>> {
+    pub fn get(&self, id: &str) -> Option<&Conn<H, F>> {
         let slot = *self.ids.get(id)?;
         self.slots.get(slot)?.as_ref()
     }
 
-    fn conn_mut(&mut self, id: &str) -> Result<&mut Conn<T, F>, HubError> {
+    fn conn_mut(&mut self, id: &str) -> Result<&mut Conn<H, F>, HubError> {
         let slot = self.slot_of(id)?;
         self.slots
             .get_mut(slot)
@@ -223,10 +268,6 @@ impl<T, F> Hub<T, F> {
         self.rooms.keys().map(String::as_str)
     }
 
-    pub fn connection_ids(&self) -> impl Iterator<Item = &str> {
-        self.ids.keys().map(String::as_str)
-    }
-
     #[must_use]
     pub fn len(&self) -> usize {
         self.ids.len()
@@ -242,19 +283,19 @@ impl<T, F> Hub<T, F> {
         self.dropped_total
     }
 
-    /// Deliver one frame to every recipient of `target` not in `exclude`,
+    /// Deliver one frame to every recipient of `audience` not in `exclude`,
     /// calling `visit` with the decision for each (`make` clones the frame).
     pub fn fanout(
         &mut self,
-        target: Target<'_>,
+        audience: Audience<'_>,
         exclude: &HashSet<&str>,
         make: &mut impl FnMut() -> F,
-        visit: &mut impl FnMut(Delivery, &Conn<T, F>),
+        visit: &mut impl FnMut(Delivery, &Conn<H, F>),
     ) {
         let policy = self.policy;
         let capacity = self.capacity;
         let mut dropped = 0;
-        let mut step = |conn: &mut Conn<T, F>| {
+        let mut step = |conn: &mut Conn<H, F>| {
             if !exclude.is_empty() && exclude.contains(conn.id.as_str()) {
                 return;
             }
@@ -263,10 +304,10 @@ impl<T, F> Hub<T, F> {
             dropped += conn.dropped - before;
             visit(decision, conn);
         };
-        match target {
-            Target::All => self.slots.iter_mut().flatten().for_each(&mut step),
-            Target::Room(key) | Target::User(key) => {
-                let index = if let Target::Room(_) = target {
+        match audience {
+            Audience::All => self.slots.iter_mut().flatten().for_each(&mut step),
+            Audience::Room(key) | Audience::User(key) => {
+                let index = if let Audience::Room(_) = audience {
                     &self.rooms
                 } else {
                     &self.users
@@ -283,8 +324,9 @@ impl<T, F> Hub<T, F> {
         self.dropped_total += dropped;
     }
 
-    /// Deliver one frame to a single connection.
-    pub fn send_one(&mut self, id: &str, frame: F) -> Result<(Delivery, &T), HubError> {
+    /// Deliver one frame to a single connection: the decision and the
+    /// connection's handle (to write through on `Direct`).
+    pub fn send_one(&mut self, id: &str, frame: F) -> Result<(Delivery, &H), HubError> {
         let (policy, capacity) = (self.policy, self.capacity);
         let conn = self.conn_mut(id)?;
         let mut once = Some(frame);
@@ -293,24 +335,42 @@ impl<T, F> Hub<T, F> {
         let decision = deliver_opt(conn, policy, capacity, &mut make);
         self.dropped_total += conn.dropped - before;
         let conn = self.get(id).ok_or(HubError::NotFound)?;
-        Ok((decision, &conn.target))
+        Ok((decision, &conn.handle))
     }
 
-    /// Mark a connection's writer busy (a direct write would have blocked).
-    pub fn mark_busy(&mut self, id: &str) -> Result<(), HubError> {
-        self.conn_mut(id)?.busy = true;
+    /// `Idle -> Writing`: a direct write suspended, so a writer now owns the
+    /// connection and later frames queue. Any other state is left as it is
+    /// (a send that closed its own peer stays `Closing`).
+    pub fn start_writing(&mut self, id: &str) -> Result<(), HubError> {
+        let conn = self.conn_mut(id)?;
+        if conn.state == State::Idle {
+            conn.state = State::Writing;
+        }
         Ok(())
     }
 
-    /// Stop delivering to a connection that is going away: what its outbox
-    /// held is dropped (counted) and later frames are dropped on arrival.
-    /// Returns how many queued frames were discarded.
+    /// The handshake completed: `Pending -> Writing` when frames were queued
+    /// meanwhile (returns `true`: the caller starts a writer to drain them),
+    /// `Pending -> Idle` otherwise. Other states are unchanged (`false`).
+    pub fn activate(&mut self, id: &str) -> Result<bool, HubError> {
+        let conn = self.conn_mut(id)?;
+        if conn.state != State::Pending {
+            return Ok(false);
+        }
+        let queued = !conn.outbox.is_empty();
+        conn.state = if queued { State::Writing } else { State::Idle };
+        Ok(queued)
+    }
+
+    /// Stop delivering to a connection that is going away (`-> Closing`):
+    /// what its outbox held is dropped (counted) and later frames are
+    /// dropped on arrival. Returns how many queued frames were discarded.
     pub fn mark_closing(&mut self, id: &str) -> Result<usize, HubError> {
         let conn = self.conn_mut(id)?;
-        if conn.closing {
+        if conn.state == State::Closing {
             return Ok(0);
         }
-        conn.closing = true;
+        conn.state = State::Closing;
         let lost = conn.outbox.len();
         conn.outbox.clear();
         conn.dropped += lost as u64;
@@ -318,20 +378,25 @@ impl<T, F> Hub<T, F> {
         Ok(lost)
     }
 
-    /// Next queued frame for the writer; `None` (and writer idle) when empty
-    /// or when the connection is gone.
-    pub fn pop(&mut self, id: &str) -> Option<F> {
+    /// The writer's next frame. `None` when there is none to write: a
+    /// `Writing` connection with an empty outbox becomes `Idle` (the writer
+    /// stops); `Pending` keeps its frames for [`Hub::activate`]; an unknown
+    /// id (removed while its writer ran) has nothing.
+    pub fn next_frame(&mut self, id: &str) -> Option<F> {
         let conn = self.conn_mut(id).ok()?;
+        if conn.state != State::Writing {
+            return None;
+        }
         let frame = conn.outbox.pop_front();
         if frame.is_none() {
-            conn.busy = false;
+            conn.state = State::Idle;
         }
         frame
     }
 }
 
-fn deliver<T, F>(
-    conn: &mut Conn<T, F>,
+fn deliver<H, F>(
+    conn: &mut Conn<H, F>,
     policy: Policy,
     capacity: usize,
     make: &mut impl FnMut() -> F,
@@ -340,18 +405,19 @@ fn deliver<T, F>(
     deliver_opt(conn, policy, capacity, &mut wrapped)
 }
 
-fn deliver_opt<T, F>(
-    conn: &mut Conn<T, F>,
+fn deliver_opt<H, F>(
+    conn: &mut Conn<H, F>,
     policy: Policy,
     capacity: usize,
     make: &mut impl FnMut() -> Option<F>,
 ) -> Delivery {
-    if conn.closing {
-        conn.dropped += 1;
-        return Delivery::Dropped;
-    }
-    if !conn.busy {
-        return Delivery::Direct;
+    match conn.state {
+        State::Idle => return Delivery::Direct,
+        State::Closing => {
+            conn.dropped += 1;
+            return Delivery::Dropped;
+        }
+        State::Pending | State::Writing => {}
     }
     if conn.outbox.len() < capacity {
         if let Some(frame) = make() {
@@ -373,7 +439,7 @@ fn deliver_opt<T, F>(
             Delivery::Queued
         }
         Policy::Close => {
-            conn.closing = true;
+            conn.state = State::Closing;
             conn.dropped += 1 + conn.outbox.len() as u64;
             conn.outbox.clear();
             Delivery::Close
@@ -397,7 +463,7 @@ mod tests {
     fn hub(policy: Policy) -> Hub<&'static str, u32> {
         let mut h = Hub::new(2, policy);
         for id in ["a", "b", "c"] {
-            h.add(id, id).expect("fresh id");
+            h.add(id, id, false).expect("fresh id");
             h.join(id, "room").expect("known id");
         }
         h
@@ -410,11 +476,15 @@ mod tests {
     ) -> Vec<(Delivery, &'static str)> {
         let set: HashSet<&str> = exclude.iter().copied().collect();
         let mut out = Vec::new();
-        h.fanout(Target::Room("room"), &set, &mut || frame, &mut |d, c| {
-            out.push((d, c.target));
+        h.fanout(Audience::Room("room"), &set, &mut || frame, &mut |d, c| {
+            out.push((d, c.handle));
         });
         out.sort_by_key(|&(_, t)| t);
         out
+    }
+
+    fn state(h: &Hub<&'static str, u32>, id: &str) -> Option<State> {
+        h.get(id).map(|c| c.state)
     }
 
     #[test]
@@ -424,54 +494,108 @@ mod tests {
             run(&mut h, &["b"], 1),
             vec![(Delivery::Direct, "a"), (Delivery::Direct, "c")]
         );
-        assert_eq!(h.add("a", "a"), Err(HubError::Duplicate));
+        assert_eq!(h.add("a", "a", false), Err(HubError::Duplicate));
         assert_eq!(h.join("zz", "room"), Err(HubError::NotFound));
     }
 
     #[test]
-    fn busy_members_queue_then_apply_policy() {
+    fn writing_members_queue_then_apply_policy() {
         let mut h = hub(Policy::DropOldest);
-        h.mark_busy("a").expect("known");
+        h.start_writing("a").expect("known");
+        assert_eq!(state(&h, "a"), Some(State::Writing));
         for frame in 1..=3 {
             run(&mut h, &[], frame);
         }
         assert_eq!(h.get("a").map(|c| c.dropped), Some(1));
-        assert_eq!(h.pop("a"), Some(2));
-        assert_eq!(h.pop("a"), Some(3));
-        assert_eq!(h.pop("a"), None);
-        assert!(!h.get("a").is_some_and(|c| c.busy));
+        assert_eq!(h.next_frame("a"), Some(2));
+        assert_eq!(h.next_frame("a"), Some(3));
+        assert_eq!(h.next_frame("a"), None);
+        assert_eq!(state(&h, "a"), Some(State::Idle));
         assert_eq!(h.dropped_total(), 1);
     }
 
     #[test]
     fn close_policy_reports_once_then_drops() {
         let mut h = hub(Policy::Close);
-        h.mark_busy("b").expect("known");
+        h.start_writing("b").expect("known");
         run(&mut h, &[], 1);
         run(&mut h, &[], 2);
         assert!(run(&mut h, &[], 3).contains(&(Delivery::Close, "b")));
+        assert_eq!(state(&h, "b"), Some(State::Closing));
         assert!(run(&mut h, &[], 4).contains(&(Delivery::Dropped, "b")));
         let mut h2 = hub(Policy::DropNewest);
-        h2.mark_busy("c").expect("known");
+        h2.start_writing("c").expect("known");
         for frame in 1..=3 {
             run(&mut h2, &[], frame);
         }
-        assert_eq!(h2.pop("c"), Some(1));
+        assert_eq!(h2.next_frame("c"), Some(1));
     }
 
     #[test]
     fn closing_discards_the_outbox_and_drops_later_frames() {
         let mut h = hub(Policy::DropOldest);
-        h.mark_busy("a").expect("known");
+        h.start_writing("a").expect("known");
         run(&mut h, &[], 1);
         run(&mut h, &[], 2);
         assert_eq!(h.mark_closing("a"), Ok(2));
         assert_eq!(h.mark_closing("a"), Ok(0));
         assert!(run(&mut h, &[], 3).contains(&(Delivery::Dropped, "a")));
-        assert_eq!(h.pop("a"), None);
+        assert_eq!(h.next_frame("a"), None);
+        assert_eq!(h.start_writing("a"), Ok(()));
+        assert_eq!(h.activate("a"), Ok(false));
+        assert_eq!(state(&h, "a"), Some(State::Closing));
         assert_eq!(h.get("a").map(|c| c.dropped), Some(3));
         assert_eq!(h.dropped_total(), 3);
         assert_eq!(h.mark_closing("zz"), Err(HubError::NotFound));
+    }
+
+    #[test]
+    fn pending_queues_until_activated() {
+        let mut h = hub(Policy::DropOldest);
+        h.add("p", "p", true).expect("fresh id");
+        h.join("p", "room").expect("known");
+        assert_eq!(state(&h, "p"), Some(State::Pending));
+        assert!(run(&mut h, &[], 1).contains(&(Delivery::Queued, "p")));
+        // The handshake is not done: no writer may take its frames yet.
+        assert_eq!(h.next_frame("p"), None);
+        assert_eq!(h.activate("p"), Ok(true));
+        assert_eq!(state(&h, "p"), Some(State::Writing));
+        assert_eq!(h.next_frame("p"), Some(1));
+        assert_eq!(h.next_frame("p"), None);
+        assert_eq!(state(&h, "p"), Some(State::Idle));
+        assert_eq!(h.activate("p"), Ok(false));
+        h.add("q", "q", true).expect("fresh id");
+        assert_eq!(h.activate("q"), Ok(false));
+        assert_eq!(state(&h, "q"), Some(State::Idle));
+        assert_eq!(h.activate("zz"), Err(HubError::NotFound));
+        assert_eq!(h.start_writing("zz"), Err(HubError::NotFound));
+    }
+
+    #[test]
+    fn send_one_decides_like_a_fanout() {
+        let mut h = hub(Policy::DropNewest);
+        assert_eq!(
+            h.send_one("a", 1).map(|(d, t)| (d, *t)),
+            Ok((Delivery::Direct, "a"))
+        );
+        h.start_writing("a").expect("known");
+        assert_eq!(h.send_one("a", 2).map(|(d, _)| d), Ok(Delivery::Queued));
+        assert_eq!(h.send_one("a", 3).map(|(d, _)| d), Ok(Delivery::Queued));
+        assert_eq!(h.send_one("a", 4).map(|(d, _)| d), Ok(Delivery::Dropped));
+        assert_eq!(h.dropped_total(), 1);
+        assert_eq!(h.send_one("zz", 5).map(|(d, _)| d), Err(HubError::NotFound));
+    }
+
+    #[test]
+    fn names_are_defined_once() {
+        let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
+        assert_eq!(names, ["drop_oldest", "drop_newest", "close"]);
+        assert!(Policy::ALL
+            .iter()
+            .all(|&p| Policy::parse(p.name()) == Some(p)));
+        assert_eq!(Policy::parse("nope"), None);
+        let states: Vec<&str> = State::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(states, ["pending", "idle", "writing", "closing"]);
     }
 
     #[test]

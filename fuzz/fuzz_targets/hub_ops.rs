@@ -8,31 +8,43 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use _native::fanout::{Delivery, HubError, Hub, Policy, Target};
+use _native::fanout::{Audience, Delivery, Hub, HubError, Policy, State};
 use libfuzzer_sys::fuzz_target;
 
 const IDS: [&str; 4] = ["a", "b", "c", "d"];
 const ROOMS: [&str; 3] = ["r0", "r1", "é"];
 const USERS: [&str; 2] = ["u0", "u1"];
 
-#[derive(Default, Clone)]
+#[derive(Clone)]
 struct Model {
-    busy: bool,
-    closing: bool,
+    state: State,
     outbox: usize,
     dropped: u64,
     rooms: BTreeSet<&'static str>,
     user: Option<&'static str>,
 }
 
-fn deliver(m: &mut Model, policy: Policy, capacity: usize, total: &mut u64) -> Delivery {
-    if m.closing {
-        m.dropped += 1;
-        *total += 1;
-        return Delivery::Dropped;
+impl Model {
+    fn new(pending: bool) -> Self {
+        Model {
+            state: if pending { State::Pending } else { State::Idle },
+            outbox: 0,
+            dropped: 0,
+            rooms: BTreeSet::new(),
+            user: None,
+        }
     }
-    if !m.busy {
-        return Delivery::Direct;
+}
+
+fn deliver(m: &mut Model, policy: Policy, capacity: usize, total: &mut u64) -> Delivery {
+    match m.state {
+        State::Closing => {
+            m.dropped += 1;
+            *total += 1;
+            return Delivery::Dropped;
+        }
+        State::Idle => return Delivery::Direct,
+        State::Pending | State::Writing => {}
     }
     if m.outbox < capacity {
         m.outbox += 1;
@@ -51,7 +63,7 @@ fn deliver(m: &mut Model, policy: Policy, capacity: usize, total: &mut u64) -> D
         }
         Policy::Close => {
             let lost = 1 + m.outbox as u64;
-            m.closing = true;
+            m.state = State::Closing;
             m.dropped += lost;
             *total += lost;
             m.outbox = 0;
@@ -71,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
     let mut total = 0u64;
     let mut frame = 0u32;
     for pair in ops.chunks_exact(2) {
-        let (op, arg) = (pair[0] % 11, pair[1]);
+        let (op, arg) = (pair[0] % 12, pair[1]);
         let id = IDS[usize::from(arg) % IDS.len()];
         let room = ROOMS[usize::from(arg >> 2) % ROOMS.len()];
         let user = USERS[usize::from(arg >> 4) % USERS.len()];
@@ -80,8 +92,9 @@ fuzz_target!(|data: &[u8]| {
         match op {
             0 => {
                 let want = if known { Err(HubError::Duplicate) } else { Ok(()) };
-                assert_eq!(hub.add(id, arg), want);
-                model.entry(id).or_default();
+                let pending = arg & 0x80 != 0;
+                assert_eq!(hub.add(id, arg, pending), want);
+                model.entry(id).or_insert_with(|| Model::new(pending));
             }
             1 => {
                 assert_eq!(hub.remove(id).is_some(), model.remove(id).is_some());
@@ -106,19 +119,21 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             5 => {
-                assert_eq!(hub.mark_busy(id), not_found);
+                assert_eq!(hub.start_writing(id), not_found);
                 if let Some(m) = model.get_mut(id) {
-                    m.busy = true;
+                    if m.state == State::Idle {
+                        m.state = State::Writing;
+                    }
                 }
             }
             6 => {
                 let lost = hub.mark_closing(id);
                 match model.get_mut(id) {
                     None => assert_eq!(lost, Err(HubError::NotFound)),
-                    Some(m) if m.closing => assert_eq!(lost, Ok(0)),
+                    Some(m) if m.state == State::Closing => assert_eq!(lost, Ok(0)),
                     Some(m) => {
                         assert_eq!(lost, Ok(m.outbox));
-                        m.closing = true;
+                        m.state = State::Closing;
                         m.dropped += m.outbox as u64;
                         total += m.outbox as u64;
                         m.outbox = 0;
@@ -126,36 +141,48 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             7 => {
-                let popped = hub.pop(id);
-                if let Some(m) = model.get_mut(id) {
-                    assert_eq!(popped.is_some(), m.outbox > 0);
-                    if m.outbox > 0 {
-                        m.outbox -= 1;
-                    } else {
-                        m.busy = false;
+                let popped = hub.next_frame(id);
+                match model.get_mut(id) {
+                    Some(m) if m.state == State::Writing => {
+                        assert_eq!(popped.is_some(), m.outbox > 0);
+                        if m.outbox > 0 {
+                            m.outbox -= 1;
+                        } else {
+                            m.state = State::Idle;
+                        }
                     }
-                } else {
-                    assert!(popped.is_none());
+                    _ => assert!(popped.is_none()),
+                }
+            }
+            11 => {
+                let woke = hub.activate(id);
+                match model.get_mut(id) {
+                    None => assert_eq!(woke, Err(HubError::NotFound)),
+                    Some(m) if m.state == State::Pending => {
+                        assert_eq!(woke, Ok(m.outbox > 0));
+                        m.state = if m.outbox > 0 { State::Writing } else { State::Idle };
+                    }
+                    Some(_) => assert_eq!(woke, Ok(false)),
                 }
             }
             8..=10 => {
                 frame += 1;
-                let target = match op {
-                    8 => Target::Room(room),
-                    9 => Target::User(user),
-                    _ => Target::All,
+                let audience = match op {
+                    8 => Audience::Room(room),
+                    9 => Audience::User(user),
+                    _ => Audience::All,
                 };
                 let excluded: HashSet<&str> = (arg & 0x40 != 0).then_some(id).into_iter().collect();
                 let mut seen: Vec<(String, Delivery)> = Vec::new();
-                hub.fanout(target, &excluded, &mut || frame, &mut |d, conn| {
+                hub.fanout(audience, &excluded, &mut || frame, &mut |d, conn| {
                     seen.push((conn.id.clone(), d));
                 });
                 let mut expected: Vec<(String, Delivery)> = Vec::new();
                 for (cid, m) in &mut model {
-                    let addressed = match target {
-                        Target::Room(r) => m.rooms.contains(r),
-                        Target::User(u) => m.user == Some(u),
-                        Target::All => true,
+                    let addressed = match audience {
+                        Audience::Room(r) => m.rooms.contains(r),
+                        Audience::User(u) => m.user == Some(u),
+                        Audience::All => true,
                     };
                     if addressed && !excluded.contains(cid) {
                         expected.push(((*cid).to_owned(), deliver(m, policy, capacity, &mut total)));
@@ -194,8 +221,8 @@ fuzz_target!(|data: &[u8]| {
             let conn = hub.get(id).expect("registered");
             assert!(conn.outbox.len() <= capacity);
             assert_eq!(
-                (conn.outbox.len(), conn.busy, conn.closing, conn.dropped),
-                (m.outbox, m.busy, m.closing, m.dropped)
+                (conn.outbox.len(), conn.state, conn.dropped),
+                (m.outbox, m.state, m.dropped)
             );
         }
     }

@@ -23,7 +23,11 @@ from . import _pure
 __all__ = [
     "ACCEL_ABI",
     "BUS_KINDS",
+    "DEFAULT_CAPACITY",
     "IMPLEMENTATION",
+    "POLICIES",
+    "STATES",
+    "Fanout",
     "FanoutHub",
     "TagTable",
     "decode_bus_frame",
@@ -90,10 +94,23 @@ IMPLEMENTATION: Literal["native", "pure"] = _chosen
 """Which implementation serves the hot paths, chosen once at import (``FALCON_PACHINKO_IMPL``)."""
 
 if TYPE_CHECKING:
-    from ._pure import ACCEL_ABI, FanoutHub, TagTable, scan_frame
+    from ._pure import (
+        ACCEL_ABI,
+        DEFAULT_CAPACITY,
+        POLICIES,
+        STATES,
+        Fanout,
+        FanoutHub,
+        TagTable,
+        scan_frame,
+    )
     from ._pure_bus import BUS_KINDS, decode_bus_frame, encode_bus_frame
 else:
     ACCEL_ABI = _impl.ACCEL_ABI
+    DEFAULT_CAPACITY = _impl.DEFAULT_CAPACITY
+    POLICIES = _impl.POLICIES
+    STATES = _impl.STATES
+    Fanout = _impl.Fanout
     FanoutHub = _impl.FanoutHub
     TagTable = _impl.TagTable
     scan_frame = _impl.scan_frame

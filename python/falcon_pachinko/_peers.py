@@ -127,9 +127,9 @@ class PeerDelivery:
                         hub.mark_closing(conn_id)  # the rest is dropped, counted
                     self._settle(peer, _Gone(f"connection {conn_id!r} closed"))
                     return
-                event = hub.pop(conn_id)
+                event = hub.next_frame(conn_id)
                 if event is None:
-                    break
+                    break  # the connection is idle again
                 async with asyncio.timeout(self.send_timeout):
                     await peer.send(event)
                 fut = peer.waiters.pop(id(event), None)

@@ -40,11 +40,16 @@ __all__ = ["DeliveryResult", "WebSocketConnectionManager"]
 
 log = logging.getLogger("falcon_pachinko.manager")
 
-OVERFLOW_POLICIES = ("drop_oldest", "drop_newest", "close")
+#: The hub's overflow policies (defined once, in each twin).
+OVERFLOW_POLICIES = _accel.POLICIES
 
-#: ``(sent, dropped, suspended, failed, close, queued)`` from the hub.
-_Fanout = tuple[int, int, list[Any], list[Any], list[str], list[str]]
+#: What one hub delivery did (broadcast or single send); type-checked against
+#: the pure twin, the one the native stub mirrors.
+_Fanout = _accel.Fanout
 
+
+#: Hub states in which frames queue instead of being written at once.
+_BUSY = frozenset(("pending", "writing"))
 
 #: ``send_to_connection`` to a connection on another node: queued on the bus.
 _REMOTE_ONE = DeliveryResult(recipients=1, queued=1)
@@ -84,7 +89,7 @@ class WebSocketConnectionManager(PeerDelivery):
         self,
         backend: ConnectionBackend | None = None,
         *,
-        outbox_size: int = 256,
+        outbox_size: int = _accel.DEFAULT_CAPACITY,
         overflow: str = "drop_oldest",
         slow_close_code: int = 1013,
         send_timeout: float = 5.0,
@@ -99,7 +104,7 @@ class WebSocketConnectionManager(PeerDelivery):
         if send_timeout <= 0 or delivery_timeout <= 0:
             raise ValueError("send_timeout and delivery_timeout must be positive")
         self.backend = backend if backend is not None else InProcessBackend()
-        self.hub = _accel.FanoutHub(outbox_size, overflow)
+        self.hub = _accel.FanoutHub(capacity=outbox_size, policy=overflow)
         self.backend.bind_hub(self.hub)
         # PERF: the built-in backend keeps its rooms in the hub itself, so a
         # room broadcast is one hub call; any other backend is asked. A
@@ -134,24 +139,21 @@ class WebSocketConnectionManager(PeerDelivery):
     async def add_connection(self, conn_id: str, ws: Any, *, pending: bool = False) -> None:
         """Register ``ws``; ``pending=True`` queues frames until :meth:`activate`."""
         await self.backend.add_connection(conn_id, ws)
+        send = sender_for(ws)
         try:
-            self.hub.add(conn_id, sender_for(ws))
+            self.hub.add(conn_id, send, pending=pending)
         except BaseException:
             await self.backend.remove_connection(conn_id)
             raise
-        self._peers[conn_id] = _Peer(conn_id, ws, self.hub.target(conn_id))
-        if pending:
-            self.hub.mark_busy(conn_id)
+        self._peers[conn_id] = _Peer(conn_id, ws, send)
 
     def activate(self, conn_id: str) -> None:
         """The handshake completed: deliver what was queued, then write directly."""
         peer = self._peers.get(conn_id)
         if peer is None:
             return
-        if self.hub.stats(conn_id)[0]:
+        if self.hub.activate(conn_id):  # frames queued while pending
             self._start_writer(peer, None, None, None)
-        else:
-            self.hub.pop(conn_id)  # marks the writer idle
 
     async def remove_connection(self, conn_id: str) -> None:
         """Forget a connection (idempotent); frames still queued for it are moot."""
@@ -296,10 +298,16 @@ class WebSocketConnectionManager(PeerDelivery):
         }
 
     def connection_stats(self, conn_id: str) -> dict[str, Any]:
-        queued, dropped, busy = self.hub.stats(conn_id)
+        hub = self.hub
+        state = hub.state(conn_id)
         peer = self._peers.get(conn_id)
         unhandled = dict(peer.unhandled or {}) if peer is not None else {}
-        return {"queued": queued, "dropped": dropped, "busy": busy, "unhandled_frames": unhandled}
+        return {
+            "queued": hub.queued_count(conn_id),
+            "dropped": hub.dropped_count(conn_id),
+            "busy": state in _BUSY,
+            "unhandled_frames": unhandled,
+        }
 
     # -- delivery --------------------------------------------------------------------
 
@@ -313,7 +321,7 @@ class WebSocketConnectionManager(PeerDelivery):
         """
         event = encode_event(data)
         if conn_id in self._peers:
-            return await self._settle_fanout(event, self._one(conn_id, event), timeout)
+            return await self._settle_fanout(event, self.hub.send_one(conn_id, event), timeout)
         if self._bus is not None:
             if self._bus.publish("conn", conn_id, None, event):
                 return _REMOTE_ONE  # queued on the bus for the node that has it
@@ -388,18 +396,6 @@ class WebSocketConnectionManager(PeerDelivery):
 
     # -- internals ---------------------------------------------------------------------
 
-    def _one(self, conn_id: str, event: Any) -> _Fanout:
-        """One registered recipient, in the hub's fan-out result shape."""
-        outcome, a, b = self.hub.send_one(conn_id, event)
-        return (
-            int(outcome == "sent"),
-            int(outcome == "dropped"),
-            [(conn_id, a, b)] if outcome == "suspended" else [],
-            [(conn_id, a)] if outcome == "failed" else [],
-            [conn_id] if outcome == "close" else [],
-            [conn_id] if outcome == "queued" else [],
-        )
-
     async def _fanout_ids(
         self,
         ids: Iterable[str],
@@ -415,16 +411,16 @@ class WebSocketConnectionManager(PeerDelivery):
         sent = dropped = 0
         suspended: list[Any] = []
         failed: list[Any] = []
-        close: list[str] = []
+        to_close: list[str] = []
         queued: list[str] = []
         for conn_id in sorted(frozenset(ids) - excluded):
             if conn_id in self._peers:
-                s, d, su, f, c, q = self._one(conn_id, event)
-                sent, dropped = sent + s, dropped + d
-                suspended += su
-                failed += f
-                close += c
-                queued += q
+                one = self.hub.send_one(conn_id, event)
+                sent, dropped = sent + one.sent, dropped + one.dropped
+                suspended += one.suspended
+                failed += one.failed
+                to_close += one.to_close
+                queued += one.queued
                 continue
             try:
                 ws = await self.backend.get_websocket(conn_id)
@@ -443,7 +439,7 @@ class WebSocketConnectionManager(PeerDelivery):
                 continue
             queued.append(conn_id)
             self._spawn(self._finish_unmanaged(conn_id, it, yielded))
-        return sent, dropped, suspended, failed, close, queued
+        return _accel.Fanout(sent, dropped, suspended, failed, to_close, queued)
 
     async def _deliver_from_bus(
         self, kind: str, target: str, exclude: Collection[str], event: dict[str, Any]
@@ -459,7 +455,7 @@ class WebSocketConnectionManager(PeerDelivery):
         elif kind == "user":
             fan = hub.fanout_user(target, event, exclude or None)
         elif kind == "conn" and target in self._peers:
-            fan = self._one(target, event)
+            fan = hub.send_one(target, event)
         else:
             return
         try:
@@ -479,10 +475,11 @@ class WebSocketConnectionManager(PeerDelivery):
         self, event: Any, fan: _Fanout, timeout: float | None
     ) -> DeliveryResult:
         """Act on what the hub could not finish itself; the caller's result."""
-        sent, dropped, suspended, failed, close, queued = fan
-        if not (suspended or failed or close or queued):
+        sent, dropped = fan.sent, fan.dropped
+        if fan.settled:
             # PERF: the common case, every member written directly.
             return DeliveryResult(sent + dropped, sent, 0, dropped, 0)
+        suspended, failed, to_close, queued = fan.suspended, fan.failed, fan.to_close, fan.queued
         peers = self._peers
         for conn_id, it, yielded in suspended:
             peer = peers.get(conn_id)
@@ -492,7 +489,7 @@ class WebSocketConnectionManager(PeerDelivery):
         for conn_id, exc in failed:
             if self._failed(peers.get(conn_id), conn_id, exc):
                 errors.append(exc)
-        for conn_id in close:
+        for conn_id in to_close:
             peer = peers.get(conn_id)
             if peer is not None:
                 self._spawn(self._close_slow(peer, "outbox overflow"))
@@ -509,7 +506,7 @@ class WebSocketConnectionManager(PeerDelivery):
         if errors:
             raise ExceptionGroup(f"delivery failed for {len(errors)} connections", errors)
         n_queued = len(suspended) + len(queued)
-        closed = len(failed) + len(close)
+        closed = len(failed) + len(to_close)
         recipients = sent + dropped + n_queued + closed
         return DeliveryResult(recipients, sent, n_queued, dropped, closed, pending)
 

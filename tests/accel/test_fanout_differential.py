@@ -25,19 +25,21 @@ FRAME = st.sampled_from([b"f0", b"f1", b"f2", "t3"])
 EXCLUDE = st.none() | st.sets(IDS, max_size=3) | st.lists(IDS, max_size=2)
 
 OPS = st.one_of(
-    st.tuples(st.just("add"), IDS, MODES),
+    st.tuples(st.just("add"), IDS, MODES, st.booleans()),
     st.tuples(st.just("remove"), IDS),
     st.tuples(st.just("join"), IDS, ROOMS),
     st.tuples(st.just("leave"), IDS, ROOMS),
     st.tuples(st.just("set_user"), IDS, st.none() | USERS),
-    st.tuples(st.just("mark_busy"), IDS),
+    st.tuples(st.just("activate"), IDS),
     st.tuples(st.just("mark_closing"), IDS),
-    st.tuples(st.just("pop"), IDS),
+    st.tuples(st.just("next_frame"), IDS),
     st.tuples(st.just("fanout_room"), ROOMS, FRAME, EXCLUDE),
     st.tuples(st.just("fanout_user"), USERS, FRAME, EXCLUDE),
     st.tuples(st.just("fanout_all"), FRAME, EXCLUDE),
     st.tuples(st.just("send_one"), IDS, FRAME),
-    st.tuples(st.just("stats"), IDS),
+    st.tuples(st.just("state"), IDS),
+    st.tuples(st.just("queued_count"), IDS),
+    st.tuples(st.just("dropped_count"), IDS),
     st.tuples(st.just("members"), ROOMS),
     st.tuples(st.just("user_members"), USERS),
     st.tuples(st.just("rooms_of"), IDS),
@@ -60,20 +62,23 @@ def normalise(name: str, result: tuple[Any, ...]) -> tuple[Any, ...]:
     if result[0] != "ok":
         return result
     value = result[1]
-    if name.startswith("fanout_"):
-        sent, dropped, *parts = value
-        return ("ok", sent, dropped, *(sorted(describe(x) for x in part) for part in parts))
-    if name == "send_one":
-        return ("ok", describe(value))
+    if name.startswith("fanout_") or name == "send_one":
+        parts = (value.suspended, value.failed, value.to_close, value.queued)
+        return ("ok", value.sent, value.dropped, *(sorted(describe(x) for x in p) for p in parts))
     if name in {"members", "user_members", "rooms_of"}:
         return ("ok", sorted(value))
     return result
 
 
-def apply(hub: Any, op: tuple[Any, ...]) -> tuple[Any, ...]:
+def apply(hub: Any, sends: dict[str, ScriptedSend], op: tuple[Any, ...]) -> tuple[Any, ...]:
     name, *args = op
     if name == "add":
-        args = [args[0], ScriptedSend(args[0], args[1])]
+        conn_id, mode, pending = args
+        send = ScriptedSend(conn_id, mode)
+        result = outcome(lambda: hub.add(conn_id, send, pending=pending))
+        if result[0] == "ok":
+            sends[conn_id] = send
+        return result
     return normalise(name, outcome(getattr(hub, name), *args))
 
 
@@ -84,20 +89,29 @@ def apply(hub: Any, op: tuple[Any, ...]) -> tuple[Any, ...]:
     policy=st.sampled_from(["drop_oldest", "drop_newest", "close"]),
 )
 def test_hub_twins_agree(ops: list[tuple[Any, ...]], capacity: int, policy: str) -> None:
-    native = _native.FanoutHub(capacity, policy)
-    pure = _pure.FanoutHub(capacity, policy)
+    native = _native.FanoutHub(capacity=capacity, policy=policy)
+    pure = _pure.FanoutHub(capacity=capacity, policy=policy)
+    native_sends: dict[str, ScriptedSend] = {}
+    pure_sends: dict[str, ScriptedSend] = {}
     for op in ops:
-        assert apply(native, op) == apply(pure, op), op
+        assert apply(native, native_sends, op) == apply(pure, pure_sends, op), op
         assert native.dropped_total == pure.dropped_total
         assert len(native) == len(pure)
         assert sorted(native.rooms()) == sorted(pure.rooms())
-    for conn_id in pure.connection_ids():
-        assert native.stats(conn_id) == pure.stats(conn_id)
+    assert native_sends.keys() == pure_sends.keys()
+    for conn_id, send in pure_sends.items():
+        if conn_id in pure:
+            for query in ("state", "queued_count", "dropped_count"):
+                assert getattr(native, query)(conn_id) == getattr(pure, query)(conn_id)
         # Same bytes reached the same peers, in the same order.
-        assert native.target(conn_id).frames == pure.target(conn_id).frames
+        assert native_sends[conn_id].frames == send.frames
 
 
 @pytest.mark.parametrize("policy", ["nope", ""])
 def test_bad_policy_is_refused_alike(policy: str) -> None:
-    assert outcome(_native.FanoutHub, 4, policy) == outcome(_pure.FanoutHub, 4, policy)
-    assert outcome(_native.FanoutHub, 0) == outcome(_pure.FanoutHub, 0)
+    def build(impl: Any, **options: Any) -> Any:
+        return outcome(lambda: impl.FanoutHub(**options))
+
+    assert build(_native, policy=policy) == build(_pure, policy=policy)
+    for capacity in (0, -1, 1.5, "4"):
+        assert build(_native, capacity=capacity) == build(_pure, capacity=capacity)

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from falcon_pachinko import _pure, _purefast
+from falcon_pachinko import _pure, _pure_frame, _purefast
 from falcon_pachinko.exceptions import FrameError
 
 from .outcome import outcome
@@ -26,7 +26,8 @@ from .strategies import any_frame, frames, mutated
 
 def both(frame: bytes | str, key: str = "type", max_depth: int = 64) -> tuple[Any, Any]:
     args = (frame, key.encode(), 1 << 20, max_depth, key)
-    return outcome(_pure._scan, *args), outcome(lambda *a: _pure._scan(*a, fast=False), *args)
+    scan = _pure_frame.scan
+    return outcome(scan, *args), outcome(lambda *a: scan(*a, fast=False), *args)
 
 
 @st.composite
