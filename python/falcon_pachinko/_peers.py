@@ -12,11 +12,27 @@ dropped and counted rather than retried.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import struct
+import sys
 from typing import TYPE_CHECKING, Any
 
+from ._receive import mark_closed
 from .delivery import is_network_condition, resume
 from .exceptions import SlowConsumerError
+
+try:  # the kernel's unsent bytes of a socket (Linux, macOS ttys only)
+    import fcntl
+    import termios
+
+    _OUTQ: int | None = termios.TIOCOUTQ
+except (ImportError, AttributeError):  # pragma: no cover - Windows
+    _OUTQ = None
+
+#: How long a peer's close may take before it is given up on.
+_CLOSE_GRACE = 1.0
 
 if TYPE_CHECKING:
     from ._pure import FanoutHub
@@ -202,15 +218,83 @@ class PeerDelivery:
         if peer.conn_id in self.hub:
             self.hub.mark_closing(peer.conn_id)  # later frames: dropped and counted
         peer.closed_with = peer.closed_with or code
+        transport = server_transport(peer.ws) if code == self.slow_close_code else None
+        behind = unsent(transport) if transport is not None else 0
+        if transport is not None and behind > 0:
+            # A peer this far behind never reads its close frame in time:
+            # whoever closes the socket (this close, the server after the
+            # app returns) resets it, freeing the bytes it never took.
+            reset_on_close(transport)
         try:
-            async with asyncio.timeout(1.0):
+            async with asyncio.timeout(_CLOSE_GRACE):
                 if not getattr(peer.ws, "closed", False):
                     await peer.ws.close(code)
         except Exception:
             log.debug("closing %s did not complete", peer.conn_id, exc_info=True)
+        if transport is not None and behind > 0:
+            if not transport.is_closing():
+                # The close could not even be queued (the server waits for
+                # the socket to drain first): cut the connection now.
+                transport.abort()
+                mark_closed(peer.ws, code)
+            log.info("reset the connection of %s: %d bytes it never read", peer.conn_id, behind)
 
     def _spawn(self, coro: Any) -> None:
         """Run a close in the background, keeping a reference until it ends."""
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def server_transport(ws: Any) -> asyncio.WriteTransport | None:
+    """The asyncio transport under a Falcon WebSocket served by uvicorn.
+
+    ASGI has no way to drop a connection whose close frame cannot be
+    written, so this reaches, by name, for Falcon's ASGI ``send`` callable
+    (``WebSocket._asgi_send``), the uvicorn protocol it is bound to and that
+    protocol's transport. Every uvicorn WebSocket implementation
+    (websockets-sansio, websockets, wsproto) has this shape, pinned by
+    ``tests/integration/test_slow_close_abort.py``; anything else (another
+    server, a stub socket) gets ``None`` and keeps the server's own timeouts.
+    """
+    send = getattr(ws, "_asgi_send", None)
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if callable(getattr(transport, "abort", None)) and callable(
+        getattr(transport, "get_write_buffer_size", None)
+    ):
+        return transport
+    return None
+
+
+def unsent(transport: asyncio.WriteTransport) -> int:
+    """Bytes not yet taken by the peer: the transport's buffer and the kernel's.
+
+    A peer that stops reading fills the kernel's send queue first (Linux
+    grows it to megabytes), so the transport's own buffer alone can be empty
+    while the close frame waits behind megabytes. ``TIOCOUTQ`` (Linux:
+    bytes not yet acknowledged) counts the kernel's part where the platform
+    has it.
+    """
+    pending = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is None or _OUTQ is None:
+        return pending
+    try:
+        queued = fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0")
+    except OSError:
+        return pending
+    return pending + int.from_bytes(queued, sys.byteorder)
+
+
+def reset_on_close(transport: asyncio.BaseTransport) -> None:
+    """Make the socket's close a reset, discarding what the peer never took.
+
+    ``SO_LINGER`` with a zero timeout: the close (ours or the server's, after
+    the app returns) sends a reset and frees the kernel's send queue at
+    once; a plain close would leave the kernel retrying the unsent bytes to
+    a peer that does not read them, for minutes.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -172,7 +172,16 @@ class RawReceiver:
         """On accept: nothing to start (no pump)."""
 
     async def stop(self) -> None:
-        """On ``ws.close()``: end a pending receive (this task's or the loop's)."""
+        """On ``ws.close()``: end a pending receive (this task's or the loop's).
+
+        A second ``close()`` while the first is still sending its close frame
+        (Falcon's own, after the responder returns, racing a close the
+        manager started) finds the socket closed and sends nothing: two close
+        frames would make the server raise and Falcon log a traceback.
+        """
+        if self._stopped:
+            self.client_disconnected = True
+            return
         self._stopped = True
         self.close()
         if (
@@ -267,3 +276,15 @@ def resume(it: Any, yielded: Any) -> Generator[Any, Any, Any]:
                 yielded = it.send(sent)
             except StopIteration as stop:
                 return stop.value
+
+
+def mark_closed(ws: Any, code: int) -> None:
+    """Record on a Falcon socket that its connection is gone (after an abort).
+
+    What Falcon records when its close completes, so ``ws.closed`` is true,
+    sends raise ``WebSocketDisconnected`` and Falcon's own close after the
+    responder sends nothing. A no-op for anything but a Falcon socket.
+    """
+    if _WebSocketState is not None and isinstance(ws, falcon.asgi.WebSocket):
+        ws._state = _WebSocketState.CLOSED
+        ws._close_code = code
