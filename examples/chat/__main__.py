@@ -7,6 +7,7 @@ through Redis: start two of these on different ports and chat across them.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 import uvicorn
@@ -22,6 +23,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--redis", default=os.environ.get("FALCON_PACHINKO_REDIS"))
     args = parser.parse_args()
+    # The library logs through ``falcon_pachinko.*`` loggers: give them a
+    # level and a format like uvicorn's own lines.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     backend = None
     if args.redis:
         from falcon_pachinko.backends.redis import RedisBackend

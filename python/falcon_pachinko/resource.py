@@ -14,6 +14,8 @@ import types
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
+import falcon.asgi
+
 from .dispatch import (
     ADDED,
     BINARY,
@@ -322,7 +324,10 @@ class WebSocketResource:
     async def _refuse(self, ws: Any, raw: str | bytes, error: BaseException) -> None:
         """A frame that cannot be dispatched: close, else the hook, else on_unhandled."""
         if isinstance(error, FrameError) and error.kind == "too_large":
-            await self._close(ws, 1009)
+            # The reason only for Falcon's socket: a user's WebSocketLike may
+            # take a code alone.
+            reason = "frame too large" if isinstance(ws, falcon.asgi.WebSocket) else None
+            await self._close(ws, 1009, reason)
             return
         if self.invalid_frame_close_code is not None:
             await self._close(ws, self.invalid_frame_close_code)
