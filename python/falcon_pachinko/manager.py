@@ -351,9 +351,11 @@ class WebSocketConnectionManager(PeerDelivery):
         """
         event = encode_event(data)
         if self._local_rooms:
-            fan = self.hub.fanout_room(room, event, exclude)
+            # PERF: the other nodes first (a write to Redis, no wait), so
+            # their fan-out runs while this node delivers to its own members.
             if self._bus is not None:
                 self._bus.publish("room", room, exclude, event)
+            fan = self.hub.fanout_room(room, event, exclude)
         else:
             fan = await self._fanout_ids(await self.backend.snapshot(room), event, exclude)
         return await self._settle_fanout(event, fan, timeout)
@@ -364,9 +366,9 @@ class WebSocketConnectionManager(PeerDelivery):
         """Every connection, as :meth:`broadcast_to_room` delivers to a room."""
         event = encode_event(data)
         if self._local_rooms:
-            fan = self.hub.fanout_all(event, exclude)
-            if self._bus is not None:
+            if self._bus is not None:  # the other nodes first, as for a room
                 self._bus.publish("all", "", exclude, event)
+            fan = self.hub.fanout_all(event, exclude)
         else:
             fan = await self._fanout_ids(await self.backend.snapshot(None), event, exclude)
         return await self._settle_fanout(event, fan, timeout)
@@ -381,9 +383,9 @@ class WebSocketConnectionManager(PeerDelivery):
     ) -> DeliveryResult:
         """Every connection (device) tagged with ``user_id``, as a broadcast."""
         event = encode_event(data)
-        fan = self.hub.fanout_user(user_id, event, exclude)
-        if self._bus is not None:
+        if self._bus is not None:  # the other nodes first, as for a room
             self._bus.publish("user", user_id, exclude, event)
+        fan = self.hub.fanout_user(user_id, event, exclude)
         return await self._settle_fanout(event, fan, timeout)
 
     async def publish_to_room(
