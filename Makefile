@@ -68,6 +68,9 @@ stubtest: build
 # The PyO3-free core: no Python needed (no libpython on the library path).
 cargo-test:
 	cargo test --no-default-features --quiet
+	# Every input a fuzz target once failed on (fuzz/artifacts, fuzz/regressions),
+	# through the same checks, on stable.
+	cargo test --manifest-path fuzz/Cargo.toml --test replay --quiet
 
 # The whole suite once per implementation; benchmarks run once each as smoke
 # tests (timings are only meaningful under `make bench`).
@@ -134,8 +137,9 @@ clean:
 # Not part of `make test`: each cargo-fuzz target (nightly) and the long
 # hypothesis runs (native vs pure; the pure fast path vs the whole walk)
 # for FUZZ_SECONDS each. Crashing inputs stay in
-# fuzz/artifacts/<target>/, which `make test` replays
-# (tests/accel/test_frame_soak.py::test_fuzz_artifacts); commit them.
+# fuzz/artifacts/<target>/, which `make test` replays through the same
+# checks (fuzz/tests/replay.rs; frame inputs also through both twins in
+# tests/accel/test_frame_soak.py::test_fuzz_artifacts); commit them.
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := frame_scan tag_table hub_ops
 .PHONY: fuzz
