@@ -1,6 +1,6 @@
 """The pure scanner's fast path: whole-frame work at C speed, no per-token loop.
 
-``_pure._Scanner`` is the specification of ``scan_frame``: it walks the frame
+``_pure_frame._Scanner`` is the specification of ``scan_frame``: it walks the frame
 one Python iteration per token, so a 1 MiB token-dense frame (``[[],[],...]``)
 would block the event loop for about a second. This module answers every
 frame with a bounded number of whole-buffer operations that run in C
@@ -23,7 +23,7 @@ Results, error kinds and positions are the specification's; where this
 module cannot be sure it answers ``None`` and the whole walk decides (only
 with ``max_depth`` above msgspec's recursion limit, or a tag key spelled
 with ``"`` or ``\\``). ``tests/accel/test_scan_resume.py`` holds every answer
-equal to the whole walk's. Only ``_pure`` imports this module.
+equal to the whole walk's. Only ``_pure_frame`` imports this module.
 """
 
 from __future__ import annotations
