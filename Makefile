@@ -49,8 +49,8 @@ demo: venv
 
 lint: venv
 	cargo fmt --check
+	cargo clippy --all-targets --features python -- -D warnings
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --all-targets --no-default-features -- -D warnings
 	$(BIN)/ruff check python tests benches examples scripts
 	$(BIN)/ruff format --check python tests benches examples scripts
 
@@ -67,7 +67,7 @@ stubtest: build
 
 # The PyO3-free core: no Python needed (no libpython on the library path).
 cargo-test:
-	cargo test --no-default-features --quiet
+	cargo test --quiet
 	# Every input a fuzz target once failed on (fuzz/artifacts, fuzz/regressions),
 	# through the same checks, on stable.
 	cargo test --manifest-path fuzz/Cargo.toml --test replay --quiet

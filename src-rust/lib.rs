@@ -2,8 +2,9 @@
 //!
 //! The core is PyO3-free: `frame` (JSON frame scan), `fanout` (membership,
 //! outboxes, overflow policy) and `bus` (bus-frame codec) build and test
-//! without Python (`cargo test --no-default-features`). The bindings, behind
-//! the default `python` feature, are `lookup` (`scan_frame`, `TagTable`),
+//! without Python (a plain `cargo test`). The bindings, behind the `python`
+//! feature (off by default; maturin turns it on through `extension-module`),
+//! are `lookup` (`scan_frame`, `TagTable`),
 //! `hub` (`FanoutHub`, `Fanout`), `bus_binding` and `errors` (the Python exception
 //! classes).
 //! The Python package's `_accel` module is the only importer of this module.
