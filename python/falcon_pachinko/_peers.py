@@ -232,9 +232,10 @@ class PeerDelivery:
         except Exception:
             log.debug("closing %s did not complete", peer.conn_id, exc_info=True)
         if transport is not None and behind > 0:
-            if not transport.is_closing():
-                # The close could not even be queued (the server waits for
-                # the socket to drain first): cut the connection now.
+            if unsent(transport) > 0:
+                # Still behind: the close frame waits behind what it never
+                # read (or could not even be queued), and a closing
+                # transport waits for its buffer to drain: cut it now.
                 transport.abort()
                 mark_closed(peer.ws, code)
             log.info("reset the connection of %s: %d bytes it never read", peer.conn_id, behind)
@@ -279,8 +280,11 @@ def unsent(transport: asyncio.WriteTransport) -> int:
     sock = transport.get_extra_info("socket")
     if sock is None or _OUTQ is None:
         return pending
+    fd = sock.fileno()
+    if fd < 0:
+        return pending  # the socket is closed: the kernel holds nothing of ours
     try:
-        queued = fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0")
+        queued = fcntl.ioctl(fd, _OUTQ, b"\0\0\0\0")
     except OSError:
         return pending
     return pending + int.from_bytes(queued, sys.byteorder)
