@@ -212,13 +212,15 @@ class _Text:
     string bodies zeroed; ``depths``: the depth profile (below 256 levels).
     """
 
-    __slots__ = ("_depths", "_masked", "_parts", "neutral")
+    __slots__ = ("_depth_one", "_depths", "_masked", "_parts", "_reversed_one", "neutral")
 
     def __init__(self, neutral: bytes) -> None:
         self.neutral = neutral
         self._masked: bytes | None = None
         self._depths: bytes | None = None
         self._parts: list[bytes] | None = None
+        self._depth_one: bytes | None = None
+        self._reversed_one: bytes | None = None
 
     def parts(self, end: int) -> list[bytes]:
         """``neutral[:end]`` split at quotes: string bodies at odd indexes."""
@@ -241,6 +243,20 @@ class _Text:
         if self._depths is None:
             self._depths = depth_profile(self.masked)
         return self._depths
+
+    @property
+    def depth_one(self) -> bytes:
+        """The depth-1 bytes (see :func:`top_level`), within 255 levels."""
+        if self._depth_one is None:
+            self._depth_one = top_level(self)
+        return self._depth_one
+
+    @property
+    def reversed_one(self) -> bytes:
+        """``depth_one`` reversed, for searches from the end (made once)."""
+        if self._reversed_one is None:
+            self._reversed_one = self.depth_one[::-1]
+        return self._reversed_one
 
 
 def over_deep(text: _Text, limit: int) -> int:
@@ -286,7 +302,7 @@ def top_level(text: _Text) -> bytes:
     return both.to_bytes(len(text.neutral), "little")
 
 
-def _value_after_last(depth_one: bytes, key: str) -> int | None:
+def _value_after_last(text: _Text, key: str) -> int | None:
     """Start of the last top-level ``key`` member's value, -1 if absent.
 
     ``None`` when the key cannot be searched for (see ``_last_key``).
@@ -294,16 +310,17 @@ def _value_after_last(depth_one: bytes, key: str) -> int | None:
     pattern = _last_key(key)
     if pattern is None:
         return None
-    found = pattern.search(depth_one[::-1])
+    found = pattern.search(text.reversed_one)
     if found is None:
         return -1
     # The colon's position; the value starts after the whitespace following it.
-    return _WS.match(depth_one, len(depth_one) - found.start()).end()  # type: ignore[union-attr]
+    colon = len(text.neutral) - found.start()
+    return _WS.match(text.depth_one, colon).end()  # type: ignore[union-attr]
 
 
-def _lone_key(depth_one: bytes, end: int) -> int:
+def _lone_key(text: _Text, end: int) -> int:
     """Start of the first top-level key holding a lone surrogate before ``end``."""
-    found = _LONE_KEY.search(depth_one, 0, end)
+    found = _LONE_KEY.search(text.depth_one, 0, end)
     return -1 if found is None else found.start(1)
 
 
@@ -346,20 +363,16 @@ def fast_scan(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] 
     if surrogates or too_deep >= 0:
         if max_depth >= _WIDE_DEPTH:
             raise FrameError("depth", too_deep)
-        depth_one = top_level(text)
-        lone = _lone_key(depth_one, len(buf) if too_deep < 0 else too_deep) if surrogates else -1
+        lone = _lone_key(text, len(buf) if too_deep < 0 else too_deep) if surrogates else -1
         if lone >= 0:
             raise FrameError("escape", lone)
         if too_deep >= 0:
             raise FrameError("depth", too_deep)
-    else:
-        depth_one = b""
     if not raw_tag:
         raise FrameError("missing_tag", start)
     if raw_tag[0] != 0x22 or surrogates:
         # The tag's own position is needed (or its original bytes).
-        depth_one = depth_one or top_level(text)
-        tag_start = _value_after_last(depth_one, key)
+        tag_start = _value_after_last(text, key)
         if tag_start is None or tag_start < 0:
             return None
         if raw_tag[0] != 0x22:
@@ -375,7 +388,7 @@ def fast_scan(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] 
         return tag, None
     body = bytes(envelope.body)
     if surrogates and body:
-        body_start = _value_after_last(depth_one, "payload")
+        body_start = _value_after_last(text, "payload")
         if body_start is None or body_start < 0:
             return None
         body = buf[body_start : body_start + len(body)]
@@ -542,7 +555,7 @@ def _raise_before(text: _Text, valid: bytes, max_depth: int, *, surrogates: bool
     too_deep = over_deep(text, max_depth)
     if surrogates:
         end = len(text.neutral) if too_deep < 0 else too_deep
-        lone = _LONE_KEY.search(top_level(text), 0, end)
+        lone = _LONE_KEY.search(text.depth_one, 0, end)
         if lone is not None:
             # A valid key string after a viable prefix: the walk decodes it.
             opened = _open_at(text, lone.start(1), max_depth)
