@@ -46,6 +46,18 @@ SHOUT = json.dumps({"type": "shout", "payload": {"text": "hello room"}})
 PHASE_LIMIT = 120.0  # seconds, any one phase
 
 
+# ``--compression``: what the clients offer. Browsers offer permessage-deflate
+# and uvicorn accepts it by default; ``none`` measures the servers without
+# zlib's fixed cost per frame (the same for every server).
+COMPRESSION: dict[str, str | None] = {"deflate": "deflate", "none": None}
+_client: dict[str, Any] = {"compression": "deflate"}
+
+
+def client(url: str, **options: Any) -> Any:
+    """A client connection with the run's compression setting."""
+    return connect(url, **_client, **options)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -75,7 +87,7 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}")
             try:
-                async with connect(url + "/ws/echo") as ws:
+                async with client(url + "/ws/echo") as ws:
                     await ws.send(ECHO)
                     await ws.recv()
                 return
@@ -84,7 +96,7 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 async def echo_latency(url: str, count: int) -> dict[str, float]:
-    async with connect(url + "/ws/echo") as ws:
+    async with client(url + "/ws/echo") as ws:
         for _ in range(200):  # warm-up
             await ws.send(ECHO)
             await ws.recv()
@@ -102,7 +114,7 @@ async def echo_latency(url: str, count: int) -> dict[str, float]:
 
 
 async def round_trips(url: str, pid: int, clients: int, seconds: float) -> dict[str, float]:
-    conns = [await connect(url + "/ws/echo") for _ in range(clients)]
+    conns = [await client(url + "/ws/echo") for _ in range(clients)]
     counts = [0] * clients
     stop = time.monotonic() + seconds
 
@@ -127,7 +139,7 @@ async def broadcast(url: str, pid: int, members: int, shouts: int) -> dict[str, 
     conns = []
     async with asyncio.timeout(PHASE_LIMIT):
         for _ in range(members):
-            conns.append(await connect(url + "/ws/room", max_queue=None))
+            conns.append(await client(url + "/ws/room", max_queue=None))
     await asyncio.sleep(1.0)  # let the server settle before measuring memory
     per_conn = (rss_bytes(pid) - rss0) / members
     received = [0] * members
@@ -161,8 +173,27 @@ async def broadcast(url: str, pid: int, members: int, shouts: int) -> dict[str, 
     }
 
 
-def start_server(app: str, impl: str, port: int, ws: str) -> subprocess.Popen[bytes]:
+# ``--malloc pinned`` (the default): every server runs with glibc's mmap
+# threshold fixed above asyncio's 256 KiB receive buffer. Otherwise whether
+# each ``sock.recv(256 KiB)`` is served from the heap or by mmap + mremap +
+# munmap (three syscalls and page faults per received frame, about a fifth of
+# a server's CPU on small frames) depends on where the heap's top happened to
+# be after start-up: it differed between the four servers and between
+# compression settings, at random, and swamped the differences measured
+# (docs/guide/deploying.md, "The memory allocator"). ``default`` leaves glibc alone.
+MALLOC: dict[str, dict[str, str]] = {
+    "pinned": {"MALLOC_MMAP_THRESHOLD_": "1048576", "MALLOC_TRIM_THRESHOLD_": "4194304"},
+    "default": {},
+}
+
+
+def start_server(
+    app: str, impl: str, port: int, ws: str, malloc: str = "pinned"
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FALCON_PACHINKO_IMPL": impl, "PYTHONPATH": str(ROOT)}
+    for name in MALLOC["pinned"]:
+        env.pop(name, None)
+    env |= MALLOC[malloc]
     return subprocess.Popen(
         [sys.executable, "-m", "benches.e2e_apps", app, str(port), ws], cwd=ROOT, env=env
     )
@@ -181,7 +212,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 async def measure(label: str, args: argparse.Namespace) -> dict[str, float]:
     app, impl = SERVERS[label]
     port = free_port()
-    proc = start_server(app, impl, port, args.ws)
+    proc = start_server(app, impl, port, args.ws, args.malloc)
     url = f"ws://127.0.0.1:{port}"
     try:
         await wait_ready(url, proc)
@@ -216,6 +247,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             log(f"  {label}: " + ", ".join(f"{k}={v:,.1f}" for k, v in result.items()))
     return {
         "rounds": args.rounds,
+        "compression": args.compression,
+        "malloc": MALLOC[args.malloc],
         "best": {label: best_of(runs) for label, runs in rounds.items()},
         "spread": {
             label: {k: [min(r[k] for r in runs), max(r[k] for r in runs)] for k in runs[0]}
@@ -235,7 +268,12 @@ def main() -> None:
     parser.add_argument("--shouts", type=int, default=40)
     parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation")
     parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS))
+    parser.add_argument("--compression", choices=list(COMPRESSION), default="deflate")
+    parser.add_argument(
+        "--malloc", choices=list(MALLOC), default="pinned", help="glibc allocator settings"
+    )
     args = parser.parse_args()
+    _client["compression"] = COMPRESSION[args.compression]
     results = asyncio.run(run(args))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

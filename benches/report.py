@@ -116,7 +116,10 @@ def spread() -> str:
     e2e = json.loads((OUT / "e2e.json").read_text())
     out = (
         f"End-to-end rows: best of {e2e['rounds']} alternating rounds (a fresh server "
-        "process each); their lowest and highest value over the rounds:\n\n"
+        "process each, clients offering "
+        f"{e2e.get('compression', 'deflate')} compression, every server with glibc's "
+        f"allocator set by {settings(e2e.get('malloc', {}))}: see benches/load_e2e.py "
+        "and docs/guide/deploying.md); their lowest and highest value over the rounds:\n\n"
         "| operation | hand-written Falcon | bare ASGI | native | pure |\n"
         "| --- | --- | --- | --- | --- |\n"
     )
@@ -127,6 +130,11 @@ def spread() -> str:
             cells.append("—" if found is None else " to ".join(fmt(v) for v in found[key]))
         out += f"| {label} | " + " | ".join(cells) + " |\n"
     return out
+
+
+def settings(env: dict[str, str]) -> str:
+    """The allocator environment the servers ran with, as shell text."""
+    return " ".join(f"`{k}={v}`" for k, v in env.items()) or "nothing (glibc defaults)"
 
 
 def fmt(value: float | None) -> str:
