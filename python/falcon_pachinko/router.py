@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
+from ._connection import NOT_FOUND_CLOSE, can_deny, close_unaccepted, deny, serve_connection
 from ._router_compat import ResourceFactory, SimulatorFactory, compile_uri_template
-from .connection import NOT_FOUND_CLOSE, can_deny, close_unaccepted, deny, serve_connection
+from ._templates import RouteMatcher, canonical_path, normalize_path
 from .hooks import HookCollection
 from .protocols import receives_frames
-from .routing import RouteMatcher, canonical_path, normalize_path
 
 if TYPE_CHECKING:
     from .manager import WebSocketConnectionManager
