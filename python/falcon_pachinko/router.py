@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ResourceFactory", "SimulatorFactory", "WebSocketRouter", "compile_uri_template"]
 
-ResourceFactoryFn = Callable[[Callable[..., Any]], Any]
 _PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
 MAX_NESTING = 32
 log = logging.getLogger("falcon_pachinko.connection")
@@ -117,7 +116,7 @@ class WebSocketRouter:
         self,
         *,
         name: str | None = None,
-        resource_factory: ResourceFactoryFn | None = None,
+        resource_factory: ResourceFactory | None = None,
         simulator_factory: SimulatorFactory | None = None,
         receive_loop: bool | None = None,
     ) -> None:

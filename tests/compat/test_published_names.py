@@ -103,3 +103,24 @@ def test_compile_uri_template_as_published() -> None:
     assert pattern.match("/rooms/lobby/items/7/extra") is None
     with pytest.raises(ValueError, match="Empty parameter name"):
         compile_uri_template("/a/{}")
+
+
+def test_factory_and_hook_types_have_one_definition() -> None:
+    """Issue 11: the router's parameters are annotated with the published
+    types themselves (a second private alias of the same callable shape
+    drifted from them), and each published name is one object.
+    """
+    import typing
+
+    from falcon_pachinko import di, hooks, router
+    from falcon_pachinko._router_compat import SimulatorFactory
+
+    assert router.ResourceFactory is di.ResourceFactory is fp.ResourceFactory
+    assert router.SimulatorFactory is SimulatorFactory
+    hints = typing.get_type_hints(router.WebSocketRouter.__init__)
+    assert hints["resource_factory"] == di.ResourceFactory | None
+    assert hints["simulator_factory"] == router.SimulatorFactory | None
+    # (the string annotation: evaluating HookCallable's forward reference
+    # to HookContext yields a new, unequal object each time)
+    assert hooks.HookCollection.add.__annotations__["hook"] == "HookCallable"
+    assert not hasattr(router, "ResourceFactoryFn") and not hasattr(hooks, "Hook")
