@@ -167,10 +167,6 @@ class HookManager:
             self._before[HookEvent.BEFORE_RECEIVE] or self._before[HookEvent.AFTER_RECEIVE]
         )
 
-    def has(self, event: str) -> bool:
-        """Whether any hook is registered for ``event`` along the chain."""
-        return bool(self._before[_event(event)])
-
     async def _run(self, hooks: list[tuple[Any, HookCallable]], ctx: HookContext) -> None:
         for owner, hook in hooks:
             ctx.resource = owner

@@ -377,6 +377,13 @@ class WebSocketResource:
     # -- hooks -----------------------------------------------------------------
 
     def bind_hook_manager(self, manager: HookManager) -> None:
+        """Use ``manager``'s hooks for this resource (published).
+
+        The router binds one manager per connection to every resource of
+        the chain before ``on_connect``; the binding is the one place the
+        receive hooks come from: ``dispatch()`` runs them and the receive
+        loop reads it, so a manager bound in ``on_connect`` takes effect.
+        """
         self._hook_manager = manager
 
     def bind_default_hook_manager(self) -> HookManager:
