@@ -31,7 +31,7 @@ best = 1e9
 for _ in range(int(sys.argv[3])):
     start = time.perf_counter()
     try:
-        _pure.scan_frame(CASES[sys.argv[2]], "type", 1 << 20, 64)
+        _pure.scan_frame(CASES[sys.argv[2]], max_size=1 << 20, max_depth=64)
     except ValueError:
         pass
     best = min(best, time.perf_counter() - start)

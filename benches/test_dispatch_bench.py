@@ -82,7 +82,14 @@ def library_app(resource: type[fp.WebSocketResource], impl: Any) -> falcon.asgi.
     d = resource._dispatcher
     routes = [(e, e.decode if e.fn is not None else None) for e in d.entries]
     t = d.table
-    d.table = impl.TagTable(d._slots, t.key, t.max_size, t.max_depth, routes, t.whole_frame)
+    d.table = impl.TagTable(
+        d._slots,
+        key=t.key,
+        max_size=t.max_size,
+        max_depth=t.max_depth,
+        routes=routes,
+        whole_frame=t.whole_frame,
+    )
     app = falcon.asgi.App()
     router = fp.WebSocketRouter()
     router.add_route("/r", resource)

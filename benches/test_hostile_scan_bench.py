@@ -52,8 +52,8 @@ CASES: dict[str, bytes] = {
 }
 ENVELOPE = msgspec.json.Decoder(Envelope)
 IMPLS: dict[str, Callable[[bytes], Any]] = {
-    "native": lambda f: _native.scan_frame(f, "type", N, 64),
-    "pure": lambda f: _pure.scan_frame(f, "type", N, 64),
+    "native": lambda f: _native.scan_frame(f, max_size=N, max_depth=64),
+    "pure": lambda f: _pure.scan_frame(f, max_size=N, max_depth=64),
     "baseline-msgspec-raw": ENVELOPE.decode,
 }
 

@@ -28,6 +28,7 @@ fn text_arg<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
 
 /// `encode_bus_frame(kind, target, exclude, origin, payload) -> bytes`.
 #[pyfunction]
+#[pyo3(signature = (kind, target, exclude, origin, payload, /))]
 pub fn encode_bus_frame<'py>(
     py: Python<'py>,
     kind: &Bound<'py, PyAny>,
@@ -78,7 +79,7 @@ pub fn encode_bus_frame<'py>(
 
 /// `decode_bus_frame(frame, max_size=16 MiB) -> (kind, target, exclude, origin, payload)`.
 #[pyfunction]
-#[pyo3(signature = (frame, max_size = 16_777_216))]
+#[pyo3(signature = (frame, /, *, max_size = 16_777_216))]
 pub fn decode_bus_frame<'py>(
     py: Python<'py>,
     frame: &Bound<'py, PyAny>,

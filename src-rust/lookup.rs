@@ -48,7 +48,7 @@ fn payload_obj<'py>(py: Python<'py>, payload: Option<&[u8]>) -> Bound<'py, PyAny
 
 /// Scan one frame: `(tag, payload_bytes_or_None)`.
 #[pyfunction]
-#[pyo3(signature = (frame, key = "type", max_size = 1_048_576, max_depth = 64))]
+#[pyo3(signature = (frame, /, *, key = "type", max_size = 1_048_576, max_depth = 64))]
 pub fn scan_frame<'py>(
     py: Python<'py>,
     frame: &Bound<'py, PyAny>,
@@ -139,7 +139,7 @@ impl TagTable {
 #[pymethods]
 impl TagTable {
     #[new]
-    #[pyo3(signature = (tags, key = "type", max_size = 1_048_576, max_depth = 64, routes = None, whole_frame = false))]
+    #[pyo3(signature = (tags, /, *, key = "type", max_size = 1_048_576, max_depth = 64, routes = None, whole_frame = false))]
     fn new(
         py: Python<'_>,
         tags: &Bound<'_, PyDict>,
@@ -172,11 +172,13 @@ impl TagTable {
     }
 
     /// Slot for `tag`, or -1 when no handler is registered for it.
+    #[pyo3(signature = (tag, /))]
     fn lookup(&self, tag: &str) -> isize {
         self.slots.get(tag).map_or(-1, |(slot, _)| slot)
     }
 
     /// Scan a frame and look its tag up: `(slot, tag, payload_or_None)`.
+    #[pyo3(signature = (frame, /))]
     fn scan<'py>(
         &self,
         py: Python<'py>,
@@ -205,6 +207,7 @@ impl TagTable {
     /// valid; `None` for a slot without a decoder), `(None, (tag, payload))`
     /// for a tag without a route (the scan's own result: never rescanned). `FrameError` and the decoder's own exceptions
     /// propagate.
+    #[pyo3(signature = (frame, /))]
     fn route<'py>(
         &self,
         py: Python<'py>,

@@ -55,6 +55,7 @@ def encode_bus_frame(
     exclude: Iterable[str] | None,
     origin: str,
     payload: str | bytes,
+    /,
 ) -> bytes:
     """Encode one bus frame (see the module docstring for the layout).
 
@@ -145,7 +146,7 @@ def _header(frame: bytes, size: int) -> tuple[int, int]:
 
 
 def decode_bus_frame(
-    frame: bytes, max_size: int = DEFAULT_MAX_BUS_FRAME
+    frame: bytes, /, *, max_size: int = DEFAULT_MAX_BUS_FRAME
 ) -> tuple[str, str, tuple[str, ...], str, str | bytes]:
     """Decode one bus frame: ``(kind, target, exclude, origin, payload)``.
 

@@ -33,8 +33,8 @@ class HookEvent(StrEnum):
     BEFORE_DISCONNECT = "before_disconnect"
 
 
-Hook = Callable[["HookContext"], Any]
-#: Published name: a hook takes the context and may be sync or async.
+#: Published name: a hook takes the context and may be sync or async. The
+#: one hook type: ``HookCollection.add`` and the manager use it too.
 HookCallable = Callable[["HookContext"], Awaitable[None] | None]
 #: Published name: an event as accepted by ``HookCollection.add`` and friends.
 EventType = (
@@ -68,12 +68,12 @@ class HookCollection:
 
     def __init__(
         self,
-        initial: Mapping[str, Iterable[Hook]] | None = None,
+        initial: Mapping[str, Iterable[HookCallable]] | None = None,
         *,
         parent: HookCollection | None = None,
     ) -> None:
         self.parent = parent
-        self._hooks: dict[HookEvent, list[Hook]] = {}
+        self._hooks: dict[HookEvent, list[HookCallable]] = {}
         for event, hooks in (initial or {}).items():
             for hook in hooks:
                 self.add(event, hook)
@@ -83,14 +83,14 @@ class HookCollection:
         """A new, empty collection whose ``iter`` yields ``parent``'s hooks first."""
         return cls(parent=parent)
 
-    def add(self, event: str, hook: Hook) -> None:
+    def add(self, event: str, hook: HookCallable) -> None:
         """Register ``hook`` (sync or async, taking a HookContext) for ``event``."""
         key = _event(event)
         if not callable(hook):
             raise TypeError("hook must be callable")
         self._hooks.setdefault(key, []).append(hook)
 
-    def iter(self, event: str) -> Iterator[Hook]:
+    def iter(self, event: str) -> Iterator[HookCallable]:
         """Hooks for ``event``: inherited ones first, then this collection's."""
         key = _event(event)
         if self.parent is not None:
@@ -158,7 +158,7 @@ class HookManager:
         self.resources = list(resources)
         layers: list[tuple[Any, HookCollection]] = [(None, self.global_hooks)]
         layers += [(r, r.hooks) for r in self.resources if getattr(r, "hooks", None) is not None]
-        self._before: dict[HookEvent, list[tuple[Any, Hook]]] = {}
+        self._before: dict[HookEvent, list[tuple[Any, HookCallable]]] = {}
         for event in HookEvent:
             self._before[event] = [(owner, h) for owner, coll in layers for h in coll.iter(event)]
         self._after = {event: list(reversed(hooks)) for event, hooks in self._before.items()}
@@ -167,11 +167,7 @@ class HookManager:
             self._before[HookEvent.BEFORE_RECEIVE] or self._before[HookEvent.AFTER_RECEIVE]
         )
 
-    def has(self, event: str) -> bool:
-        """Whether any hook is registered for ``event`` along the chain."""
-        return bool(self._before[_event(event)])
-
-    async def _run(self, hooks: list[tuple[Any, Hook]], ctx: HookContext) -> None:
+    async def _run(self, hooks: list[tuple[Any, HookCallable]], ctx: HookContext) -> None:
         for owner, hook in hooks:
             ctx.resource = owner
             result = hook(ctx)
@@ -238,7 +234,7 @@ class HookManager:
     # Code written against the published HookManager drives hooks with these;
     # the library's own loop uses run_before/run_after directly.
 
-    def _chain_to(self, target: Any, event: HookEvent) -> list[tuple[Any, Hook]] | None:
+    def _chain_to(self, target: Any, event: HookEvent) -> list[tuple[Any, HookCallable]] | None:
         """Before-hooks of the layers up to ``target`` when it is not the last
         resource of the chain (published: layers stop at the target), else None.
         """

@@ -27,6 +27,7 @@ from typing import Any
 
 from . import _accel
 from ._peers import PeerDelivery, _Gone, _Peer
+from ._senders import encode_event, sender_for
 from .backends.base import ConnectionBackend
 from .backends.memory import InProcessBackend
 from .delivery import DeliveryResult, resume
@@ -34,7 +35,6 @@ from .exceptions import (
     LimitExceededError,
     WebSocketConnectionNotFoundError,
 )
-from .senders import encode_event, sender_for
 
 __all__ = ["DeliveryResult", "WebSocketConnectionManager"]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import falcon.asgi
 
-from .dispatch import (
+from ._dispatch import (
     ADDED,
     BINARY,
     REFUSED,
@@ -25,10 +25,10 @@ from .dispatch import (
     Entry,
     reason_for,
 )
+from ._templates import RouteMatcher
 from .exceptions import FrameError
 from .handlers import HandlerInfo, inspect_handler
 from .hooks import HookCollection, HookManager
-from .routing import RouteMatcher
 
 if TYPE_CHECKING:
     from .delivery import DeliveryResult
@@ -256,7 +256,7 @@ class WebSocketResource:
     def _route(self, raw: str | bytes) -> tuple[Entry, Any]:
         """The synchronous half of dispatch: ``(entry, value)`` for one frame.
 
-        The dispatcher's :meth:`~falcon_pachinko.dispatch.Dispatcher.resolve`
+        The dispatcher's :meth:`~falcon_pachinko._dispatch.Dispatcher.resolve`
         (the one message path): a normal entry has ``call`` set and ``value``
         is the decoded payload; frames that cannot be dispatched yield a
         sentinel entry with no ``call`` for :meth:`_fallback`, with the error
@@ -377,6 +377,13 @@ class WebSocketResource:
     # -- hooks -----------------------------------------------------------------
 
     def bind_hook_manager(self, manager: HookManager) -> None:
+        """Use ``manager``'s hooks for this resource (published).
+
+        The router binds one manager per connection to every resource of
+        the chain before ``on_connect``; the binding is the one place the
+        receive hooks come from: ``dispatch()`` runs them and the receive
+        loop reads it, so a manager bound in ``on_connect`` takes effect.
+        """
         self._hook_manager = manager
 
     def bind_default_hook_manager(self) -> HookManager:

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
+from ._connection import NOT_FOUND_CLOSE, can_deny, close_unaccepted, deny, serve_connection
 from ._router_compat import ResourceFactory, SimulatorFactory, compile_uri_template
-from .connection import NOT_FOUND_CLOSE, can_deny, close_unaccepted, deny, serve_connection
+from ._templates import RouteMatcher, canonical_path, normalize_path
 from .hooks import HookCollection
 from .protocols import receives_frames
-from .routing import RouteMatcher, canonical_path, normalize_path
 
 if TYPE_CHECKING:
     from .manager import WebSocketConnectionManager
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ResourceFactory", "SimulatorFactory", "WebSocketRouter", "compile_uri_template"]
 
-ResourceFactoryFn = Callable[[Callable[..., Any]], Any]
 _PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
 MAX_NESTING = 32
 log = logging.getLogger("falcon_pachinko.connection")
@@ -117,7 +116,7 @@ class WebSocketRouter:
         self,
         *,
         name: str | None = None,
-        resource_factory: ResourceFactoryFn | None = None,
+        resource_factory: ResourceFactory | None = None,
         simulator_factory: SimulatorFactory | None = None,
         receive_loop: bool | None = None,
     ) -> None:

@@ -39,11 +39,21 @@ WorkerFn = Callable[..., Awaitable[Any]]
 W = TypeVar("W", bound=WorkerFn)
 FailurePolicy = Literal["shutdown", "log"] | Callable[[BaseException], Any]
 
+#: Set to ``True`` on a decorated function, as the published ``worker`` does:
+#: code written for that API (introspection, tools listing workers, its own
+#: tests) reads it. ``WorkerController.start`` does not: any async function
+#: can be started, decorated or not.
 MARK = "__pachinko_worker__"
 
 
 def worker(fn: W) -> W:
-    """Mark ``async def`` ``fn`` as a background worker (checked at decoration)."""
+    """Mark ``async def`` ``fn`` as a background worker; returns ``fn`` itself.
+
+    Decoration is optional. What it adds: a function that is not async
+    fails here, at import, rather than at ``start()``; and
+    ``fn.__pachinko_worker__`` is ``True`` (published marker, for readers
+    and tools; the controller does not need it).
+    """
     target: Any = fn  # checked without narrowing the declared type
     if not inspect.iscoroutinefunction(target):
         raise TypeError(f"worker {getattr(fn, '__qualname__', fn)!r} must be an async function")

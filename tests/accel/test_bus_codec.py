@@ -149,5 +149,5 @@ def test_errors_carry_kind_and_position() -> None:
             twin.decode_bus_frame(b"XX" + frame[2:])
         assert (info.value.kind, info.value.position) == ("magic", 0)
         with pytest.raises(BusFrameError) as info:
-            twin.decode_bus_frame(frame, 4)
+            twin.decode_bus_frame(frame, max_size=4)
         assert info.value.kind == "too_large"

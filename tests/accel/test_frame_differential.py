@@ -29,15 +29,15 @@ CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.json*"))
 @example(frame=b'{"type":"\\ud83d\\ude00","payload":1}', max_depth=8)
 def test_scan_frame_twins_agree(frame: str | bytes, max_depth: int) -> None:
     for key in ("type", "payload"):
-        native = outcome(_native.scan_frame, frame, key, 1 << 20, max_depth)
-        pure = outcome(_pure.scan_frame, frame, key, 1 << 20, max_depth)
+        native = outcome(_native.scan_frame, frame, key=key, max_size=1 << 20, max_depth=max_depth)
+        pure = outcome(_pure.scan_frame, frame, key=key, max_size=1 << 20, max_depth=max_depth)
         assert native == pure
 
 
 @given(frame=any_frame, max_size=st.integers(0, 80))
 def test_size_limit_agrees(frame: str | bytes, max_size: int) -> None:
-    native = outcome(_native.scan_frame, frame, "type", max_size, 64)
-    assert native == outcome(_pure.scan_frame, frame, "type", max_size, 64)
+    native = outcome(_native.scan_frame, frame, key="type", max_size=max_size, max_depth=64)
+    assert native == outcome(_pure.scan_frame, frame, key="type", max_size=max_size, max_depth=64)
 
 
 @given(frame=any_frame)
@@ -97,8 +97,8 @@ def test_route_twins_agree(frame: str | bytes, whole: bool) -> None:
     """Scan + lookup + decode in one call: same entry, value or exception."""
     tags = {"a": 0, "t": 1, "": 2}
     routes = [("entry-a", _decode_len), ("entry-t", None), ("entry-empty", _refuse_null)]
-    native = _native.TagTable(tags, "type", 1 << 20, 64, routes, whole)
-    pure = _pure.TagTable(tags, "type", 1 << 20, 64, routes, whole)
+    native = _native.TagTable(tags, routes=routes, whole_frame=whole)
+    pure = _pure.TagTable(tags, routes=routes, whole_frame=whole)
     assert outcome(native.route, frame) == outcome(pure.route, frame)
 
 

@@ -43,8 +43,10 @@ wide = st.builds(
     key=st.sampled_from(["type", "payload", "a"]),
 )
 def test_soak_scan_twins_agree(frame: str | bytes, max_depth: int, key: str) -> None:
-    native = outcome(_native.scan_frame, frame, key, 1 << 20, max_depth)
-    assert native == outcome(_pure.scan_frame, frame, key, 1 << 20, max_depth)
+    native = outcome(_native.scan_frame, frame, key=key, max_size=1 << 20, max_depth=max_depth)
+    assert native == outcome(
+        _pure.scan_frame, frame, key=key, max_size=1 << 20, max_depth=max_depth
+    )
 
 
 @given(frame=frames())

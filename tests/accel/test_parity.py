@@ -39,8 +39,16 @@ def shape(fn: object) -> list[tuple[str, object, object]]:
     return [(p.name, p.kind, p.default) for p in sig.parameters.values()]
 
 
-def test_same_function_signatures() -> None:
-    assert shape(_native.scan_frame) == shape(_pure.scan_frame)
+FUNCTIONS = [n for n in PUBLIC if inspect.isfunction(getattr(_pure, n))]
+
+
+def test_every_function_is_compared() -> None:
+    assert set(FUNCTIONS) == {"scan_frame", "encode_bus_frame", "decode_bus_frame"}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_same_function_signatures(name: str) -> None:
+    assert shape(getattr(_native, name)) == shape(getattr(_pure, name))
 
 
 @pytest.mark.parametrize(

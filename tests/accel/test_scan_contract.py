@@ -18,14 +18,17 @@ MAX_DEPTH = 32
 
 
 def ok(impl: ModuleType, frame: str | bytes) -> tuple[str, bytes | None]:
-    tag, payload = impl.scan_frame(frame, "type", MAX_SIZE, MAX_DEPTH)
+    tag, payload = impl.scan_frame(frame, key="type", max_size=MAX_SIZE, max_depth=MAX_DEPTH)
     return tag, None if payload is None else bytes(payload)
 
 
 def err(impl: ModuleType, frame: str | bytes, **limits: int) -> tuple[str, int]:
     with pytest.raises(FrameError) as info:
         impl.scan_frame(
-            frame, "type", limits.get("max_size", MAX_SIZE), limits.get("max_depth", MAX_DEPTH)
+            frame,
+            key="type",
+            max_size=limits.get("max_size", MAX_SIZE),
+            max_depth=limits.get("max_depth", MAX_DEPTH),
         )
     return info.value.kind, info.value.position
 
@@ -79,10 +82,13 @@ def test_depth_and_size_limits_hold_without_recursion(impl: ModuleType) -> None:
 
 
 def test_a_custom_key_is_honoured(impl: ModuleType) -> None:
-    assert impl.scan_frame('{"kind":"k","type":1}', "kind", MAX_SIZE, MAX_DEPTH)[0] == "k"
+    found = impl.scan_frame(
+        '{"kind":"k","type":1}', key="kind", max_size=MAX_SIZE, max_depth=MAX_DEPTH
+    )
+    assert found[0] == "k"
 
 
 @pytest.mark.parametrize("frame", [1, None, 1.5, ["{}"], bytearray(b"{}")], ids=repr)
 def test_a_frame_that_is_not_str_or_bytes_is_a_type_error(impl: ModuleType, frame: object) -> None:
     with pytest.raises(TypeError):
-        impl.scan_frame(frame, "type", MAX_SIZE, MAX_DEPTH)
+        impl.scan_frame(frame, key="type", max_size=MAX_SIZE, max_depth=MAX_DEPTH)

@@ -148,7 +148,7 @@ def test_no_frame_falls_back_to_the_whole_walk(frame: bytes, max_depth: int) -> 
     except FrameError:
         return
     if found is None:
-        spec = outcome(_pure.scan_frame, frame, "type", 1 << 20, max_depth)
+        spec = outcome(_pure.scan_frame, frame, key="type", max_size=1 << 20, max_depth=max_depth)
         assert spec[0] == "err"
         assert spec[3] < 32
 

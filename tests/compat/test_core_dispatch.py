@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from falcon_pachinko import WebSocketResource, WebSocketRouter, handles_message
-from falcon_pachinko.hooks import HookContext
+from falcon_pachinko.hooks import HookCollection, HookContext, HookManager
 from falcon_pachinko.testing import SimulatorRouterHarness, WebSocketSimulator
 
 from ..support.raw import dispatcher_sizes
@@ -127,6 +127,35 @@ async def test_hooks_are_bound_to_every_resource_of_a_nested_chain() -> None:
         seen.clear()
         await built["child"].dispatch(conn.websocket, '{"type":"ping"}')
         assert seen == ["global-hook", "parent-hook", "child-hook", "child-handler"]
+
+
+async def test_the_loop_uses_the_hook_manager_bound_to_the_resource() -> None:
+    """One binding, one path (issue 11): the receive loop runs the receive
+    hooks of the manager bound to the resource (what ``dispatch()`` reads),
+    also when published code binds its own in ``on_connect``; the loop does
+    not keep a second copy that a rebinding leaves behind.
+    """
+    seen: list[str] = []
+    audit = HookCollection()
+    audit.add("before_receive", lambda ctx: seen.append("audit:" + str(ctx.raw)))
+
+    class Audited(WebSocketResource):
+        async def on_connect(self, req: Any, ws: Any, **params: Any) -> bool:
+            self.bind_hook_manager(HookManager(global_hooks=audit, resources=[self]))
+            return True
+
+        @handles_message("ping")
+        async def ping(self, ws: Any, payload: Any) -> None:
+            seen.append("handler")
+            await ws.send_media("pong")
+
+    harness = SimulatorRouterHarness()
+    harness.router.add_route("/a", Audited)
+    async with harness.connect("/a") as conn:
+        await conn.push_json({"type": "ping"})
+        assert await conn.receive_json() == "pong"
+        await conn.close()
+    assert seen == ['audit:{"type":"ping"}', "handler"]
 
 
 async def test_after_connect_hooks_see_the_error_when_on_connect_raises() -> None:

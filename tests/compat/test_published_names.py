@@ -4,6 +4,7 @@ published meaning where a test can state it.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 from typing import Any
@@ -103,3 +104,54 @@ def test_compile_uri_template_as_published() -> None:
     assert pattern.match("/rooms/lobby/items/7/extra") is None
     with pytest.raises(ValueError, match="Empty parameter name"):
         compile_uri_template("/a/{}")
+
+
+def test_factory_and_hook_types_have_one_definition() -> None:
+    """Issue 11: the router's parameters are annotated with the published
+    types themselves (a second private alias of the same callable shape
+    drifted from them), and each published name is one object.
+    """
+    import typing
+
+    from falcon_pachinko import di, hooks, router
+    from falcon_pachinko._router_compat import SimulatorFactory
+
+    assert router.ResourceFactory is di.ResourceFactory is fp.ResourceFactory
+    assert router.SimulatorFactory is SimulatorFactory
+    hints = typing.get_type_hints(router.WebSocketRouter.__init__)
+    assert hints["resource_factory"] == di.ResourceFactory | None
+    assert hints["simulator_factory"] == router.SimulatorFactory | None
+    # (the string annotation: evaluating HookCallable's forward reference
+    # to HookContext yields a new, unequal object each time)
+    assert hooks.HookCollection.add.__annotations__["hook"] == "HookCallable"
+    assert not hasattr(router, "ResourceFactoryFn") and not hasattr(hooks, "Hook")
+
+
+def test_worker_mark_as_published() -> None:
+    """``@worker`` returns the function itself with the published marker set
+    (code written for the published API reads ``__pachinko_worker__``; the
+    controller does not need it: an undecorated worker starts too).
+    """
+    from falcon_pachinko.workers import worker
+
+    async def marked() -> None: ...
+    async def plain() -> None: ...
+
+    assert worker(marked) is marked
+    assert getattr(marked, "__pachinko_worker__", None) is True
+    assert not hasattr(plain, "__pachinko_worker__")
+    with pytest.raises(TypeError, match="must be an async function"):
+        worker(lambda: None)  # type: ignore[arg-type, return-value]
+
+
+async def test_undecorated_workers_start_too() -> None:
+    ran = asyncio.Event()
+
+    async def plain(started: asyncio.Event) -> None:
+        started.set()
+
+    controller = fp.WorkerController()
+    await controller.start(plain, started=ran)
+    async with asyncio.timeout(5):
+        await ran.wait()
+    await controller.stop()

@@ -89,3 +89,12 @@ async def with_app(
 ) -> AsyncGenerator[None, None]:
     fp.connection_manager(app)
     yield
+
+
+# A resource factory: the DI container's method, or any callable taking the
+# route's partial (one type, ``fp.ResourceFactory``, for both).
+container = fp.ServiceContainer()
+container.register("greeting", "hi")
+di_router = fp.WebSocketRouter(resource_factory=container.create_resource)
+logged_router = fp.WebSocketRouter(resource_factory=lambda route: route())
+factory: fp.ResourceFactory = container.create_resource

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from falcon_pachinko import WebSocketConnectionManager, WebSocketResource, handles_message
-from falcon_pachinko.dispatch import REASONS
+from falcon_pachinko._dispatch import REASONS
 from falcon_pachinko.testing import WebSocketSimulator
 
 

@@ -17,7 +17,7 @@ import msgspec
 import pytest
 
 import falcon_pachinko as fp
-from falcon_pachinko.dispatch import Dispatcher
+from falcon_pachinko._dispatch import Dispatcher
 
 from ..support.asgi import drive
 

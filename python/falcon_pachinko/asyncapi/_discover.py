@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dispatch import RESERVED
+from .._dispatch import RESERVED
+from .._templates import canonical_path
 from ..handlers import MARK, HandlerInfo, inspect_handler, snake_case
 from ..resource import WebSocketResource
 from ..router import MAX_NESTING, WebSocketRouter
-from ..routing import canonical_path
 
 __all__ = [
     "AsyncAPIWarning",

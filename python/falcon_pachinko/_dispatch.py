@@ -301,7 +301,12 @@ class Dispatcher:
         routes = [(e, e.decode if e.fn is not None else None) for e in self.entries]
         max_size, max_depth = self._limits
         return _accel.TagTable(
-            self._slots, self._key, max_size, max_depth, routes, self.schema is not None
+            self._slots,
+            key=self._key,
+            max_size=max_size,
+            max_depth=max_depth,
+            routes=routes,
+            whole_frame=self.schema is not None,
         )
 
     def resolve(self, raw: str | bytes) -> tuple[Entry, Any]:

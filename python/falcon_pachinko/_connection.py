@@ -366,7 +366,10 @@ async def _receive_loop(
     Falcon socket whose receive the router owns, see ``_receive``) the loop
     is :func:`_owned_loop`.
     """
-    stock = not hooks.has_receive_hooks and _stock_dispatch(target)
+    # The manager bound to the target is the one ``dispatch()`` runs: decide
+    # from it (``on_connect`` may have bound its own), not from a second copy.
+    bound = target._hook_manager or hooks
+    stock = not bound.has_receive_hooks and _stock_dispatch(target)
     if receiver is not None:
         return await _owned_loop(target, req, ws, conn_id, receiver=receiver, stock=stock)
     parts = falcon_receive_parts(ws)
