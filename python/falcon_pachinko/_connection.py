@@ -451,7 +451,8 @@ async def _owned_loop(
             else:
                 await watched(step, on_suspend)
         except WebSocketDisconnected as exc:
-            return target.close_code or exc.code or 1000
+            # The peer is gone: its own close code, not the send's generic one.
+            return target.close_code or await receiver.close_code(exc.code)
         except Exception:  # noqa: BLE001 - logged with traceback in _handler_failed
             await _handler_failed(target, ws, req, conn_id)
         if target.close_code is not None:

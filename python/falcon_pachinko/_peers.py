@@ -19,7 +19,7 @@ import struct
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._receive import mark_closed
+from ._receive import mark_closed, server_transport
 from .delivery import is_network_condition, resume
 from .exceptions import SlowConsumerError
 
@@ -245,26 +245,6 @@ class PeerDelivery:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-def server_transport(ws: Any) -> asyncio.WriteTransport | None:
-    """The asyncio transport under a Falcon WebSocket served by uvicorn.
-
-    ASGI has no way to drop a connection whose close frame cannot be
-    written, so this reaches, by name, for Falcon's ASGI ``send`` callable
-    (``WebSocket._asgi_send``), the uvicorn protocol it is bound to and that
-    protocol's transport. Every uvicorn WebSocket implementation
-    (websockets-sansio, websockets, wsproto) has this shape, pinned by
-    ``tests/integration/test_slow_close_abort.py``; anything else (another
-    server, a stub socket) gets ``None`` and keeps the server's own timeouts.
-    """
-    send = getattr(ws, "_asgi_send", None)
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if callable(getattr(transport, "abort", None)) and callable(
-        getattr(transport, "get_write_buffer_size", None)
-    ):
-        return transport
-    return None
 
 
 def unsent(transport: asyncio.WriteTransport) -> int:

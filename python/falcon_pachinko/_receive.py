@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import types
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
@@ -31,10 +32,23 @@ try:  # NOTE: private; see the module docstring
 except ImportError:  # pragma: no cover - a Falcon without it keeps its buffer
     _WebSocketState = None  # type: ignore[assignment,misc]
 
-__all__ = ["DISCONNECT", "RawReceiver", "own_receive", "resume", "watched"]
+__all__ = ["DISCONNECT", "RawReceiver", "own_receive", "resume", "server_transport", "watched"]
 
 DISCONNECT = "websocket.disconnect"
 AsgiReceive = Callable[[], Awaitable[dict[str, Any]]]
+# Frames read back to back without the event loop running (the server had
+# them queued: one socket read can hold thousands) before the loop yields
+# once, so one client's burst never holds the event loop for the others
+# (Falcon's buffered receive yields on every frame). Small enough that a
+# burst holds the loop for tens of microseconds; large enough that the
+# yield costs nothing measurable per frame.
+FAIR_BATCH = 16
+# How long the loop may wait, once the peer is known to be gone, for the
+# server's ``websocket.disconnect`` that carries the real close code.
+CLOSE_CODE_WAIT = 1.0
+ABNORMAL = 1006  # RFC 6455: the connection ended without a close frame
+_CoroutineType = types.CoroutineType
+_log = logging.getLogger("falcon_pachinko.connection")
 
 
 class RawReceiver:
@@ -58,12 +72,15 @@ class RawReceiver:
 
     __slots__ = (
         "_ahead",
+        "_gone",
         "_limit",
         "_loop_task",
         "_parked",
         "_receive",
+        "_seen_disconnect",
         "_stop",
         "_stopped",
+        "_streak",
         "_task",
         "_ws",
         "client_disconnected",
@@ -85,30 +102,88 @@ class RawReceiver:
         self._parked = False  # the loop task is inside the server's receive
         self.client_disconnected = False
         self.client_disconnected_code: int | None = None
+        self._seen_disconnect = False  # the server's disconnect event was read
+        # Frames read since the event loop last ran (see FAIR_BATCH).
+        self._streak = 0
+        # Whether the transport under the socket is already closing: a peer
+        # that reset is known to asyncio one loop turn before the server
+        # queues its disconnect (uvicorn only; ``None`` elsewhere).
+        transport = server_transport(ws)
+        self._gone: Callable[[], bool] | None = None if transport is None else transport.is_closing
 
     async def next_event(self) -> dict[str, Any]:
         """The next ASGI event: read-ahead first, else the server's receive.
 
         PERF: the common case (nothing read ahead, no read-ahead running,
-        not stopped) awaits the server's ``receive`` right here: one
-        coroutine between the loop and the server per frame.
+        not stopped) runs the server's ``receive`` coroutine one step right
+        here, which also tells whether it suspended: a frame the server had
+        queued comes back without the event loop running, and after
+        ``FAIR_BATCH`` such frames in a row the loop yields once. While
+        frames come back to back, a transport that is already closing (the
+        peer reset) marks the socket disconnected, as Falcon's pump would:
+        handlers still run, their sends raise ``WebSocketDisconnected``
+        instead of writing into a dead socket.
         """
         if self._ahead or self._task is not None or self._stopped:
             event = await self._next_slow()
         else:
+            if self._streak >= FAIR_BATCH:
+                self._streak = 0
+                await asyncio.sleep(0)
             self._parked = True
             try:
-                event = await self._receive()
+                step = self._receive()
+                if type(step) is _CoroutineType:
+                    try:
+                        yielded = step.send(None)
+                    except StopIteration as done:
+                        event = done.value  # queued: the loop did not run
+                        self._streak += 1
+                    else:
+                        self._streak = 0
+                        event = await resume(step, yielded)
+                else:
+                    event = await step
             except asyncio.CancelledError:
                 self._parked = False
                 return self._cancelled_while_parked()
             self._parked = False
+            gone = self._gone
+            if self._streak and gone is not None and not self.client_disconnected and gone():
+                self._disconnected({"code": ABNORMAL})
         if event["type"] == DISCONNECT:
+            self._seen_disconnect = True
             self._disconnected(event)
             # What Falcon's ``_receive`` records once the loop reads it.
             self._ws._state = _WebSocketState.CLOSED
             self._ws._close_code = self.client_disconnected_code
         return event
+
+    async def close_code(self, fallback: int | None) -> int:
+        """The peer's close code once a send found it gone.
+
+        A send raises ``WebSocketDisconnected`` with a code of its own
+        (Falcon's default 1000, or 1006 when this receiver saw the transport
+        close) before the server's ``websocket.disconnect`` is read. Frames
+        still queued cannot be answered, so they are read and discarded
+        until that event (at most ``CLOSE_CODE_WAIT`` seconds) and its code
+        is the one reported; ``fallback``, else 1006, when none comes.
+        """
+        if self._seen_disconnect or self._stopped:
+            return self.client_disconnected_code or fallback or ABNORMAL
+        discarded = 0
+        try:
+            async with asyncio.timeout(CLOSE_CODE_WAIT):
+                while True:
+                    event = await self.next_event()
+                    if event["type"] == DISCONNECT:
+                        return event.get("code") or fallback or ABNORMAL
+                    discarded += 1
+        except TimeoutError:
+            return fallback or ABNORMAL
+        finally:
+            if discarded:
+                _log.debug("peer gone: %d queued frames discarded unread", discarded)
 
     def _cancelled_while_parked(self) -> dict[str, Any]:
         """A cancellation reached the pending receive: ``stop()``'s (a
@@ -121,6 +196,7 @@ class RawReceiver:
         return {"type": DISCONNECT}
 
     async def _next_slow(self) -> dict[str, Any]:
+        self._streak = 0  # slow paths are rare; fairness counts the fast one
         if self._ahead:
             return self._ahead.popleft()
         if self._stopped:
@@ -144,7 +220,11 @@ class RawReceiver:
             self._parked = False
 
     def handler_suspended(self) -> None:
-        """A handler awaits something: read ahead so a disconnect is seen."""
+        """A handler awaits something: read ahead so a disconnect is seen.
+
+        The event loop runs meanwhile, so the fairness count starts again.
+        """
+        self._streak = 0
         if self._task is None and not self.client_disconnected and not self._stopped:
             self._stop = False
             self._task = asyncio.ensure_future(self._read_ahead())
@@ -288,3 +368,23 @@ def mark_closed(ws: Any, code: int) -> None:
     if _WebSocketState is not None and isinstance(ws, falcon.asgi.WebSocket):
         ws._state = _WebSocketState.CLOSED
         ws._close_code = code
+
+
+def server_transport(ws: Any) -> asyncio.WriteTransport | None:
+    """The asyncio transport under a Falcon WebSocket served by uvicorn.
+
+    ASGI has no way to drop a connection whose close frame cannot be
+    written, so this reaches, by name, for Falcon's ASGI ``send`` callable
+    (``WebSocket._asgi_send``), the uvicorn protocol it is bound to and that
+    protocol's transport. Every uvicorn WebSocket implementation
+    (websockets-sansio, websockets, wsproto) has this shape, pinned by
+    ``tests/integration/test_slow_close_abort.py``; anything else (another
+    server, a stub socket) gets ``None`` and keeps the server's own timeouts.
+    """
+    send = getattr(ws, "_asgi_send", None)
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if callable(getattr(transport, "abort", None)) and callable(
+        getattr(transport, "get_write_buffer_size", None)
+    ):
+        return transport
+    return None
