@@ -16,6 +16,7 @@ Run under both implementations (``FALCON_PACHINKO_IMPL``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import socket
 import struct
@@ -86,34 +87,33 @@ async def send_burst(port: int, frames: bytes) -> socket.socket:
 
 
 async def test_a_burst_does_not_hold_the_loop_for_other_connections() -> None:
-    async with running_server(make_app()) as server:
-        async with connect(server.ws_url + "/ws/c") as bystander:
-            seen: list[int] = []
+    async with running_server(make_app()) as server, connect(server.ws_url + "/ws/c") as bystander:
+        seen: list[int] = []
 
-            async def probe() -> None:
-                for _ in range(5 * BURST):  # bounded: ends once the burst is done
-                    await bystander.send('{"type":"probe","payload":0}')
-                    async with asyncio.timeout(10):
-                        reply = await bystander.recv()
-                    count = int(str(reply).split('"payload":')[1].rstrip("}"))
-                    seen.append(count)
-                    if count >= BURST:
-                        return
+        async def probe() -> None:
+            for _ in range(5 * BURST):  # bounded: ends once the burst is done
+                await bystander.send('{"type":"probe","payload":0}')
+                async with asyncio.timeout(10):
+                    reply = await bystander.recv()
+                count = int(str(reply).split('"payload":')[1].rstrip("}"))
+                seen.append(count)
+                if count >= BURST:
+                    return
 
-            prober = asyncio.create_task(probe())
-            async with asyncio.timeout(10):
-                while not seen:  # the bystander is in its loop
-                    await asyncio.sleep(0.001)
-            flooder = await send_burst(server.port, masked('{"type":"tick","payload":0}') * BURST)
-            async with asyncio.timeout(30):
-                await prober
-            flooder.close()
+        prober = asyncio.create_task(probe())
+        async with asyncio.timeout(10):
+            while not seen:  # the bystander is in its loop
+                await asyncio.sleep(0.001)
+        flooder = await send_burst(server.port, masked('{"type":"tick","payload":0}') * BURST)
+        async with asyncio.timeout(30):
+            await prober
+        flooder.close()
     during = [count for count in seen if 0 < count < BURST]
     # Answered while the burst was being handled: the flooder's frames were
     # interleaved with the bystander's, at most a few batches apart.
     assert during, f"probes saw only {sorted(set(seen))}: the burst held the loop"
     assert STATE["ticks"] == BURST
-    gaps = [b - a for a, b in zip(during, during[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(during)]
     assert max(gaps, default=0) <= 8 * FAIR_BATCH, gaps
 
 
@@ -125,9 +125,9 @@ async def test_a_reset_with_frames_queued_reports_the_servers_close_code(queued:
     and ``on_disconnect`` gets the code the server reports for a lost
     connection (uvicorn: 1005), not the send error's generic 1000."""
     async with running_server(make_app()) as server:
-        frames = masked('{"type":"slow","payload":0}') + masked(
-            '{"type":"echo","payload":1}'
-        ) * queued
+        frames = (
+            masked('{"type":"slow","payload":0}') + masked('{"type":"echo","payload":1}') * queued
+        )
         sock = await send_burst(server.port, frames)
         async with asyncio.timeout(10):
             await STATE["in_slow"].wait()
