@@ -349,28 +349,36 @@ class WebSocketConnectionManager(PeerDelivery):
         propagate (one re-raised, several as an ``ExceptionGroup``).
         Unknown or empty room: nothing happens.
         """
-        event = encode_event(data)
-        if self._local_rooms:
-            # PERF: the other nodes first (a write to Redis, no wait), so
-            # their fan-out runs while this node delivers to its own members.
-            if self._bus is not None:
-                self._bus.publish("room", room, exclude, event)
-            fan = self.hub.fanout_room(room, event, exclude)
-        else:
-            fan = await self._fanout_ids(await self.backend.snapshot(room), event, exclude)
-        return await self._settle_fanout(event, fan, timeout)
+        return await self._broadcast(room, encode_event(data), exclude, timeout)
 
     async def broadcast_to_all(
         self, data: Any, *, exclude: Collection[str] | None = None, timeout: float | None = None
     ) -> DeliveryResult:
         """Every connection, as :meth:`broadcast_to_room` delivers to a room."""
-        event = encode_event(data)
+        return await self._broadcast(None, encode_event(data), exclude, timeout)
+
+    async def _broadcast(
+        self,
+        room: str | None,
+        event: dict[str, Any],
+        exclude: Collection[str] | None,
+        timeout: float | None,
+    ) -> DeliveryResult:
+        """One room's members (``room=None``: every connection), here and on
+        the other nodes."""
         if self._local_rooms:
-            if self._bus is not None:  # the other nodes first, as for a room
-                self._bus.publish("all", "", exclude, event)
-            fan = self.hub.fanout_all(event, exclude)
+            # PERF: the other nodes first (a write to Redis, no wait), so
+            # their fan-out runs while this node delivers to its own members.
+            if room is None:
+                if self._bus is not None:
+                    self._bus.publish("all", "", exclude, event)
+                fan = self.hub.fanout_all(event, exclude)
+            else:
+                if self._bus is not None:
+                    self._bus.publish("room", room, exclude, event)
+                fan = self.hub.fanout_room(room, event, exclude)
         else:
-            fan = await self._fanout_ids(await self.backend.snapshot(None), event, exclude)
+            fan = await self._fanout_ids(await self.backend.snapshot(room), event, exclude)
         return await self._settle_fanout(event, fan, timeout)
 
     async def send_to_user(
