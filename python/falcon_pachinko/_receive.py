@@ -36,18 +36,17 @@ __all__ = ["DISCONNECT", "RawReceiver", "own_receive", "resume", "server_transpo
 
 DISCONNECT = "websocket.disconnect"
 AsgiReceive = Callable[[], Awaitable[dict[str, Any]]]
-# Frames read back to back without the event loop running (the server had
-# them queued: one socket read can hold thousands) before the loop yields
-# once, so one client's burst never holds the event loop for the others
-# (Falcon's buffered receive yields on every frame). Small enough that a
-# burst holds the loop for tens of microseconds; large enough that the
-# yield costs nothing measurable per frame.
-FAIR_BATCH = 16
+# Frames read without a handler suspending before the loop yields once: the
+# server hands over frames it had queued (one socket read can hold
+# thousands) without the event loop running, so without this one client's
+# burst held every other connection (Falcon's buffered receive yields on
+# every frame). A burst holds the loop for about 32 frames' work (~0.1 ms);
+# the yield costs one loop turn per 32 frames.
+FAIR_BATCH = 32
 # How long the loop may wait, once the peer is known to be gone, for the
 # server's ``websocket.disconnect`` that carries the real close code.
 CLOSE_CODE_WAIT = 1.0
 ABNORMAL = 1006  # RFC 6455: the connection ended without a close frame
-_CoroutineType = types.CoroutineType
 _log = logging.getLogger("falcon_pachinko.connection")
 
 
@@ -103,7 +102,7 @@ class RawReceiver:
         self.client_disconnected = False
         self.client_disconnected_code: int | None = None
         self._seen_disconnect = False  # the server's disconnect event was read
-        # Frames read since the event loop last ran (see FAIR_BATCH).
+        # Frames read since the last yield or handler suspension (FAIR_BATCH).
         self._streak = 0
         # Whether the transport under the socket is already closing: a peer
         # that reset is known to asyncio one loop turn before the server
@@ -115,41 +114,33 @@ class RawReceiver:
         """The next ASGI event: read-ahead first, else the server's receive.
 
         PERF: the common case (nothing read ahead, no read-ahead running,
-        not stopped) runs the server's ``receive`` coroutine one step right
-        here, which also tells whether it suspended: a frame the server had
-        queued comes back without the event loop running, and after
-        ``FAIR_BATCH`` such frames in a row the loop yields once. While
-        frames come back to back, a transport that is already closing (the
-        peer reset) marks the socket disconnected, as Falcon's pump would:
-        handlers still run, their sends raise ``WebSocketDisconnected``
-        instead of writing into a dead socket.
+        not stopped) awaits the server's ``receive`` right here: one
+        coroutine between the loop and the server per frame. A frame the
+        server had queued comes back without the event loop running, so
+        after ``FAIR_BATCH`` frames without a handler suspending the loop
+        yields once (when the receives did wait, that yield is one extra
+        loop turn per ``FAIR_BATCH`` frames). A transport that is already
+        closing (the peer reset) marks the socket disconnected, as Falcon's
+        pump would: handlers still run, their sends raise
+        ``WebSocketDisconnected`` instead of writing into a dead socket.
         """
         if self._ahead or self._task is not None or self._stopped:
             event = await self._next_slow()
         else:
-            if self._streak >= FAIR_BATCH:
-                self._streak = 0
+            streak = self._streak + 1
+            if streak > FAIR_BATCH:
+                streak = 1
                 await asyncio.sleep(0)
+            self._streak = streak
             self._parked = True
             try:
-                step = self._receive()
-                if type(step) is _CoroutineType:
-                    try:
-                        yielded = step.send(None)
-                    except StopIteration as done:
-                        event = done.value  # queued: the loop did not run
-                        self._streak += 1
-                    else:
-                        self._streak = 0
-                        event = await resume(step, yielded)
-                else:
-                    event = await step
+                event = await self._receive()
             except asyncio.CancelledError:
                 self._parked = False
                 return self._cancelled_while_parked()
             self._parked = False
             gone = self._gone
-            if self._streak and gone is not None and not self.client_disconnected and gone():
+            if gone is not None and gone() and not self.client_disconnected:
                 self._disconnected({"code": ABNORMAL})
         if event["type"] == DISCONNECT:
             self._seen_disconnect = True
