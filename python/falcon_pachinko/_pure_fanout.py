@@ -156,12 +156,19 @@ class Hub:
         to_close: list[str] = []
         queued: list[str] = []
         dropped = 0
+        # PERF: the idle and the queue-has-room cases inline, with their
+        # names bound once per fan-out; deliver() only for the others.
+        idle, closing, capacity = IDLE, CLOSING, self.capacity
         for conn in members:
             if excluded and conn.conn_id in excluded:
                 continue
-            # PERF: the idle case inline; deliver() only for the others.
-            if conn.state is IDLE:
+            state = conn.state
+            if state is idle:
                 direct.append(conn)
+                continue
+            if state is not closing and len(conn.outbox) < capacity:
+                conn.outbox.append(frame)
+                queued.append(conn.conn_id)
                 continue
             decision = self.deliver(conn, frame)
             if decision is QUEUED:
