@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import falcon.asgi
 from falcon.errors import WebSocketDisconnected
 
-from ._receive import DISCONNECT, RawReceiver, own_receive, resume, watched
+from ._receive import DISCONNECT, FAIR_BATCH, RawReceiver, own_receive, resume, watched
 from .hooks import HookCollection, HookContext, HookEvent, HookManager
 from .protocols import falcon_receive_parts, frame_receiver
 
@@ -428,9 +428,18 @@ async def _owned_loop(
     on_suspend = receiver.handler_suspended
     dispatch = target.dispatch
     closed = _FalconWsState.CLOSED
+    # Frames left before the loop yields once (FAIR_BATCH): the server hands
+    # over frames it had queued without the event loop running, and one
+    # client's burst must not hold every other connection. A handler that
+    # suspends let the event loop run: the count starts again.
+    budget = FAIR_BATCH
     while True:
         if ws._state is closed:  # closed by the server side (Falcon's check)
             return target.close_code or ws._close_code or 1000
+        budget -= 1
+        if not budget:
+            budget = FAIR_BATCH
+            await asyncio.sleep(0)
         event = await next_event()
         raw = event.get("text")
         if raw is None:
@@ -447,6 +456,7 @@ async def _owned_loop(
                     pass
                 else:
                     on_suspend()
+                    budget = FAIR_BATCH
                     await resume(step, yielded)
             else:
                 await watched(step, on_suspend)

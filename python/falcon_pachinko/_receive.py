@@ -79,7 +79,6 @@ class RawReceiver:
         "_seen_disconnect",
         "_stop",
         "_stopped",
-        "_streak",
         "_task",
         "_ws",
         "client_disconnected",
@@ -102,8 +101,6 @@ class RawReceiver:
         self.client_disconnected = False
         self.client_disconnected_code: int | None = None
         self._seen_disconnect = False  # the server's disconnect event was read
-        # Frames read since the last yield or handler suspension (FAIR_BATCH).
-        self._streak = 0
         # Whether the transport under the socket is already closing: a peer
         # that reset is known to asyncio one loop turn before the server
         # queues its disconnect (uvicorn only; ``None`` elsewhere).
@@ -115,11 +112,9 @@ class RawReceiver:
 
         PERF: the common case (nothing read ahead, no read-ahead running,
         not stopped) awaits the server's ``receive`` right here: one
-        coroutine between the loop and the server per frame. A frame the
-        server had queued comes back without the event loop running, so
-        after ``FAIR_BATCH`` frames without a handler suspending the loop
-        yields once (when the receives did wait, that yield is one extra
-        loop turn per ``FAIR_BATCH`` frames). A transport that is already
+        coroutine between the loop and the server per frame (a frame the
+        server had queued comes back without the event loop running: the
+        receive loop yields every ``FAIR_BATCH`` frames). A transport that is already
         closing (the peer reset) marks the socket disconnected, as Falcon's
         pump would: handlers still run, their sends raise
         ``WebSocketDisconnected`` instead of writing into a dead socket.
@@ -127,11 +122,6 @@ class RawReceiver:
         if self._ahead or self._task is not None or self._stopped:
             event = await self._next_slow()
         else:
-            streak = self._streak + 1
-            if streak > FAIR_BATCH:
-                streak = 1
-                await asyncio.sleep(0)
-            self._streak = streak
             self._parked = True
             try:
                 event = await self._receive()
@@ -170,6 +160,8 @@ class RawReceiver:
                     if event["type"] == DISCONNECT:
                         return event.get("code") or fallback or ABNORMAL
                     discarded += 1
+                    if not discarded % FAIR_BATCH:
+                        await asyncio.sleep(0)  # the others, as in the loop
         except TimeoutError:
             return fallback or ABNORMAL
         finally:
@@ -187,7 +179,6 @@ class RawReceiver:
         return {"type": DISCONNECT}
 
     async def _next_slow(self) -> dict[str, Any]:
-        self._streak = 0  # slow paths are rare; fairness counts the fast one
         if self._ahead:
             return self._ahead.popleft()
         if self._stopped:
@@ -211,11 +202,7 @@ class RawReceiver:
             self._parked = False
 
     def handler_suspended(self) -> None:
-        """A handler awaits something: read ahead so a disconnect is seen.
-
-        The event loop runs meanwhile, so the fairness count starts again.
-        """
-        self._streak = 0
+        """A handler awaits something: read ahead so a disconnect is seen."""
         if self._task is None and not self.client_disconnected and not self._stopped:
             self._stop = False
             self._task = asyncio.ensure_future(self._read_ahead())
