@@ -22,7 +22,7 @@ $(VENV)/.deps: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet "falcon>=4,<5" "msgspec>=0.18" "redis>=5" "hiredis>=3" \
 		"pytest>=8" "pytest-asyncio>=0.23" "pytest-benchmark>=4" "hypothesis>=6" \
 		"uvicorn>=0.30" "websockets>=13" "maturin>=1.7,<2" "ruff>=0.5" "mypy>=1.10" \
-		"setuptools>=68" "pyyaml>=6" "jsonschema>=4" "selenium>=4" "matplotlib>=3.8"
+		"setuptools>=68" "pyyaml>=6" "jsonschema>=4" "selenium>=4" "matplotlib>=3.8" "uvloop>=0.19"
 	touch $@
 
 venv: $(VENV)/.deps

@@ -156,7 +156,8 @@ APPS = {"package": package_app, "falcon": falcon_app, "asgi": asgi_app}
 def main() -> None:
     name, port = sys.argv[1], int(sys.argv[2])
     ws = sys.argv[3] if len(sys.argv) > 3 else "auto"
-    uvicorn.run(APPS[name](), host="127.0.0.1", port=port, log_level="warning", ws=ws)
+    loop = sys.argv[4] if len(sys.argv) > 4 else "asyncio"
+    uvicorn.run(APPS[name](), host="127.0.0.1", port=port, log_level="warning", ws=ws, loop=loop)
 
 
 if __name__ == "__main__":

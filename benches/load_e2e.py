@@ -11,6 +11,14 @@ idle server memory per connection (RSS growth over those N idle
 connections). Loopback only; every phase is bounded in count and time, and
 each server process is stopped by its pid.
 
+The clients are ``benches/wsclient.py``'s lean protocol (handshake and
+compression negotiation by ``websockets``' sans-I/O client, the data path
+inline), on uvloop where installed: the ``websockets`` asyncio client
+spent as much CPU per round trip as the servers it measured, on the same
+two cores. ``client_cpu_us_per_rtt`` reports what the load generator
+itself spent. ``--loop uvloop`` runs the servers on uvloop (what
+``uvicorn[standard]`` installs) instead of asyncio's loop.
+
 The servers are measured in turn, ``--rounds`` times (alternating, a fresh
 server process each round), because on a small shared machine one
 measurement swings with everything else running: the JSON keeps each
@@ -29,10 +37,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.client import connect
+from .wsclient import LeanClient, lean_connect
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVERS = {  # label -> (app, FALCON_PACHINKO_IMPL)
@@ -44,6 +53,7 @@ SERVERS = {  # label -> (app, FALCON_PACHINKO_IMPL)
 ECHO = json.dumps({"type": "echo", "payload": {"text": "hello there"}})
 SHOUT = json.dumps({"type": "shout", "payload": {"text": "hello room"}})
 PHASE_LIMIT = 120.0  # seconds, any one phase
+CLOSE_LIMIT = 10.0  # seconds, closing a phase's connections
 
 
 # ``--compression``: what the clients offer. Browsers offer permessage-deflate
@@ -53,9 +63,10 @@ COMPRESSION: dict[str, str | None] = {"deflate": "deflate", "none": None}
 _client: dict[str, Any] = {"compression": "deflate"}
 
 
-def client(url: str, **options: Any) -> Any:
-    """A client connection with the run's compression setting."""
-    return connect(url, **_client, **options)
+async def lean_client(url: str) -> LeanClient:
+    """A client connection with the run's compression setting (``wsclient``:
+    the websockets client cost as much CPU per message as the servers)."""
+    return await lean_connect(url, _client["compression"])
 
 
 def free_port() -> int:
@@ -87,25 +98,36 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}")
             try:
-                async with client(url + "/ws/echo") as ws:
-                    await ws.send(ECHO)
-                    await ws.recv()
-                return
+                ws = await lean_client(url + "/ws/echo")
             except OSError:
                 await asyncio.sleep(0.1)
+                continue
+            answered = asyncio.get_running_loop().create_future()
+            ws.on_message = answered.set_result
+            ws.send_text(ECHO)
+            await answered
+            await close_all([ws])
+            return
 
 
 async def echo_latency(url: str, count: int) -> dict[str, float]:
-    async with client(url + "/ws/echo") as ws:
-        for _ in range(200):  # warm-up
-            await ws.send(ECHO)
-            await ws.recv()
-        times = []
-        for _ in range(count):
-            t = time.perf_counter()
-            await ws.send(ECHO)
-            await ws.recv()
-            times.append(time.perf_counter() - t)
+    ws = await lean_client(url + "/ws/echo")
+    loop = asyncio.get_running_loop()
+    answered: list[asyncio.Future[None]] = []
+    ws.on_message = lambda _text: answered[-1].set_result(None)
+    times = []
+    try:
+        async with asyncio.timeout(PHASE_LIMIT):
+            for n in range(200 + count):  # 200 warm-up round trips first
+                answered.append(loop.create_future())
+                t = time.perf_counter()
+                ws.send_text(ECHO)
+                await answered[-1]
+                if n >= 200:
+                    times.append(time.perf_counter() - t)
+                answered.clear()
+    finally:
+        await close_all([ws])
     times.sort()
     return {
         "echo_p50_us": statistics.median(times) * 1e6,
@@ -114,63 +136,105 @@ async def echo_latency(url: str, count: int) -> dict[str, float]:
 
 
 async def round_trips(url: str, pid: int, clients: int, seconds: float) -> dict[str, float]:
-    conns = [await client(url + "/ws/echo") for _ in range(clients)]
+    """Each client sends its next message as soon as the answer arrives, until
+    ``seconds`` are up (the callback answers inline: no task per client)."""
+    conns = [await lean_client(url + "/ws/echo") for _ in range(clients)]
     counts = [0] * clients
+    finished = asyncio.Event()
+    left = [clients]
     stop = time.monotonic() + seconds
 
-    async def worker(i: int, ws: Any) -> None:
-        while time.monotonic() < stop:
-            await ws.send(ECHO)
-            await ws.recv()
+    def answerer(i: int, ws: LeanClient) -> Callable[[str], None]:
+        def on_message(_text: str) -> None:
             counts[i] += 1
+            if time.monotonic() < stop:
+                ws.send_text(ECHO)
+                return
+            left[0] -= 1
+            if not left[0]:
+                finished.set()
 
-    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-    async with asyncio.timeout(seconds + PHASE_LIMIT):
-        await asyncio.gather(*(worker(i, ws) for i, ws in enumerate(conns)))
-    elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
-    for ws in conns:
-        await ws.close()
+        return on_message
+
+    for i, ws in enumerate(conns):
+        ws.on_message = answerer(i, ws)
+    cpu0, own0, t0 = cpu_seconds(pid), time.process_time(), time.perf_counter()
+    try:
+        for ws in conns:
+            ws.send_text(ECHO)
+        async with asyncio.timeout(seconds + PHASE_LIMIT):
+            await finished.wait()
+        elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+        own = time.process_time() - own0
+    finally:
+        await close_all(conns)
     total = sum(counts)
-    return {"rtt_per_s": total / elapsed, "cpu_us_per_rtt": cpu / total * 1e6}
+    return {
+        "rtt_per_s": total / elapsed,
+        "cpu_us_per_rtt": cpu / total * 1e6,
+        "client_cpu_us_per_rtt": own / total * 1e6,
+    }
 
 
 async def broadcast(url: str, pid: int, members: int, shouts: int) -> dict[str, float]:
     rss0 = rss_bytes(pid)
-    conns = []
-    async with asyncio.timeout(PHASE_LIMIT):
-        for _ in range(members):
-            conns.append(await client(url + "/ws/room", max_queue=None))
-    await asyncio.sleep(1.0)  # let the server settle before measuring memory
-    per_conn = (rss_bytes(pid) - rss0) / members
-    received = [0] * members
+    conns: list[LeanClient] = []
+    try:
+        async with asyncio.timeout(PHASE_LIMIT):
+            for _ in range(members):
+                conns.append(await lean_client(url + "/ws/room"))
+        await asyncio.sleep(1.0)  # let the server settle before measuring memory
+        per_conn = (rss_bytes(pid) - rss0) / members
+        received = [0] * members
+        reached = asyncio.Event()
+        target = [1, members]  # messages each member must get, members short of it
 
-    async def drain(i: int, ws: Any) -> None:
-        async for _ in ws:
-            received[i] += 1
+        def counter(i: int) -> Callable[[str], None]:
+            def on_message(_text: str) -> None:
+                received[i] += 1
+                if received[i] == target[0]:
+                    target[1] -= 1
+                    if not target[1]:
+                        reached.set()
 
-    readers = [asyncio.create_task(drain(i, ws)) for i, ws in enumerate(conns)]
-    # one shout, all delivered: every member is registered and reading
-    await conns[0].send(SHOUT)
-    async with asyncio.timeout(PHASE_LIMIT):
-        while min(received) < 1:
-            await asyncio.sleep(0.005)
-    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-    for _ in range(shouts):
-        await conns[0].send(SHOUT)
-    async with asyncio.timeout(PHASE_LIMIT):
-        while min(received) < shouts + 1:
-            await asyncio.sleep(0.002)
-    elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
-    for ws in conns:
-        await ws.close()
-    for task in readers:
-        task.cancel()
+            return on_message
+
+        for i, ws in enumerate(conns):
+            ws.on_message = counter(i)
+        # one shout, all delivered: every member is registered and reading
+        conns[0].send_text(SHOUT)
+        async with asyncio.timeout(PHASE_LIMIT):
+            await reached.wait()
+        reached.clear()
+        target[:] = [shouts + 1, members]
+        cpu0, own0, t0 = cpu_seconds(pid), time.process_time(), time.perf_counter()
+        for _ in range(shouts):
+            conns[0].send_text(SHOUT)
+        async with asyncio.timeout(PHASE_LIMIT):
+            await reached.wait()
+        elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+        own = time.process_time() - own0
+    finally:
+        await close_all(conns)
     deliveries = members * shouts
     return {
         "deliveries_per_s": deliveries / elapsed,
         "cpu_us_per_delivery": cpu / deliveries * 1e6,
+        "client_cpu_us_per_delivery": own / deliveries * 1e6,
         "idle_kib_per_conn": per_conn / 1024,
     }
+
+
+async def close_all(conns: list[LeanClient]) -> None:
+    """Close handshakes for every client, bounded; the stragglers are aborted."""
+    for ws in conns:
+        ws.close()
+    try:
+        async with asyncio.timeout(CLOSE_LIMIT):
+            await asyncio.gather(*(ws.closed for ws in conns))
+    except TimeoutError:
+        for ws in conns:
+            ws.abort()
 
 
 # ``--malloc pinned`` (the default): every server runs with glibc's mmap
@@ -188,14 +252,14 @@ MALLOC: dict[str, dict[str, str]] = {
 
 
 def start_server(
-    app: str, impl: str, port: int, ws: str, malloc: str = "pinned"
+    app: str, impl: str, port: int, ws: str, malloc: str = "pinned", *, loop: str = "asyncio"
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FALCON_PACHINKO_IMPL": impl, "PYTHONPATH": str(ROOT)}
     for name in MALLOC["pinned"]:
         env.pop(name, None)
     env |= MALLOC[malloc]
     return subprocess.Popen(
-        [sys.executable, "-m", "benches.e2e_apps", app, str(port), ws], cwd=ROOT, env=env
+        [sys.executable, "-m", "benches.e2e_apps", app, str(port), ws, loop], cwd=ROOT, env=env
     )
 
 
@@ -212,7 +276,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 async def measure(label: str, args: argparse.Namespace) -> dict[str, float]:
     app, impl = SERVERS[label]
     port = free_port()
-    proc = start_server(app, impl, port, args.ws, args.malloc)
+    proc = start_server(app, impl, port, args.ws, args.malloc, loop=args.loop)
     url = f"ws://127.0.0.1:{port}"
     try:
         await wait_ready(url, proc)
@@ -249,12 +313,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": args.rounds,
         "compression": args.compression,
         "malloc": MALLOC[args.malloc],
+        "server_loop": args.loop,
         "best": {label: best_of(runs) for label, runs in rounds.items()},
         "spread": {
             label: {k: [min(r[k] for r in runs), max(r[k] for r in runs)] for k in runs[0]}
             for label, runs in rounds.items()
         },
     }
+
+
+def client_loop() -> Callable[[], asyncio.AbstractEventLoop]:
+    """The clients' event loop: uvloop where installed (``make venv`` installs
+    it), which takes about a fifth off the load generator's CPU per round
+    trip; else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop  # type: ignore[no-any-return]
 
 
 def main() -> None:
@@ -267,6 +343,7 @@ def main() -> None:
     parser.add_argument("--room", type=int, default=500)
     parser.add_argument("--shouts", type=int, default=40)
     parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation")
+    parser.add_argument("--loop", default="asyncio", help="uvicorn's event loop (asyncio, uvloop)")
     parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS))
     parser.add_argument("--compression", choices=list(COMPRESSION), default="deflate")
     parser.add_argument(
@@ -274,7 +351,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     _client["compression"] = COMPRESSION[args.compression]
-    results = asyncio.run(run(args))
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        results = runner.run(run(args))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))

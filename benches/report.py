@@ -31,7 +31,7 @@ OUT = ROOT / "build" / "bench"
 DOC = ROOT / "docs" / "benchmarks.md"
 CHART = ROOT / "docs" / "fanout.png"
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"
-FRAMES = 5000  # per connection in benches/test_dispatch_bench.py
+FRAMES = 5000  # per connection in benches/test_dispatch_bench.py and test_roundtrip_bench.py
 FANOUT_ROW = 1_000
 
 
@@ -66,7 +66,7 @@ def _inprocess() -> dict[tuple[str, str], float]:
     out = {}
     for bench in data["benchmarks"]:
         group = bench["group"]
-        short = group.split(" ")[0] if group.startswith("dispatch/") else group
+        short = group.split(" ")[0] if group.startswith(("dispatch/", "roundtrip/")) else group
         out[(short, bench["name"])] = float(bench["stats"]["min"])
     return out
 
@@ -83,6 +83,13 @@ def rows() -> list[tuple[str, str, bool, dict[str, float | None]]]:
             {"falcon": FRAMES / ip[(group, "floor")], "asgi": None,
              "native": FRAMES / ip[(group, "native")], "pure": FRAMES / ip[(group, "pure")]},
         ))  # fmt: skip
+    group = "roundtrip/echo"
+    table.append((
+        "echo round trips, in process (each frame in a later loop turn, no sockets)",
+        "round trips/s", True,
+        {c: FRAMES / ip[(group, row)] for c, row in
+         (("falcon", "floor"), ("asgi", "bare"), ("native", "native"), ("pure", "pure"))},
+    ))  # fmt: skip
     n = FANOUT_ROW
 
     def per_recipient(kind: str, name: str) -> float | None:
@@ -129,6 +136,15 @@ def spread() -> str:
             found = e2e["spread"].get(column)
             cells.append("—" if found is None else " to ".join(fmt(v) for v in found[key]))
         out += f"| {label} | " + " | ".join(cells) + " |\n"
+    client = [
+        v for figures in e2e["spread"].values() for v in figures.get("client_cpu_us_per_rtt", [])
+    ]
+    if client:
+        out += (
+            f"\nThe load generator's own CPU per round trip (50 clients, one process, "
+            f"benches/wsclient.py): {fmt(min(client))} to {fmt(max(client))} µs over all "
+            "servers and rounds.\n"
+        )
     return out
 
 

@@ -77,8 +77,8 @@ ENVELOPE = '{"type":"chat","payload":{"text":"hello there","room":"lobby"}}'
 FLAT = '{"type":"chat","text":"hello there","room":"lobby"}'
 
 
-def library_app(resource: type[fp.WebSocketResource], impl: Any) -> falcon.asgi.App:
-    # Rebuild the class's tag table with the chosen implementation.
+def use_table(resource: type[fp.WebSocketResource], impl: Any) -> None:
+    """Rebuild the class's tag table with the chosen implementation."""
     d = resource._dispatcher
     routes = [(e, e.decode if e.fn is not None else None) for e in d.entries]
     t = d.table
@@ -90,6 +90,10 @@ def library_app(resource: type[fp.WebSocketResource], impl: Any) -> falcon.asgi.
         routes=routes,
         whole_frame=t.whole_frame,
     )
+
+
+def library_app(resource: type[fp.WebSocketResource], impl: Any) -> falcon.asgi.App:
+    use_table(resource, impl)
     app = falcon.asgi.App()
     router = fp.WebSocketRouter()
     router.add_route("/r", resource)

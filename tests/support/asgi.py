@@ -49,3 +49,34 @@ async def drive(app: Any, path: str, frames: list[str]) -> list[dict[str, Any]]:
     await app(make_scope(path), receive, send)
     done.set()
     return sent
+
+
+async def ping_pong(app: Any, path: str, frame: str, count: int) -> int:
+    """One connection answering ``count`` frames, each handed over in a later
+    event-loop turn than the answer before it (as uvicorn's ``receive``
+    does when a client waits for each answer): the app's receive suspends
+    on every frame. Returns the number of answers the app sent."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    queue.put_nowait({"type": "websocket.connect"})
+    message = {"type": "websocket.receive", "text": frame}
+    answers = 0
+
+    async def receive() -> dict[str, Any]:
+        return await queue.get()
+
+    async def send(event: dict[str, Any]) -> None:
+        nonlocal answers
+        if event["type"] == "websocket.send":
+            answers += 1
+        elif event["type"] != "websocket.accept":
+            return
+        # the next frame arrives in a later loop turn, as from a socket
+        if answers < count:
+            loop.call_soon(queue.put_nowait, message)
+        else:
+            loop.call_soon(queue.put_nowait, {"type": "websocket.disconnect", "code": 1000})
+
+    async with asyncio.timeout(60):
+        await app(make_scope(path), receive, send)
+    return answers
