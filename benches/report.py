@@ -25,6 +25,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "bench"
@@ -44,20 +45,49 @@ def run(cmd: list[str], impl: str = "native") -> None:
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
 
 
+# The in-process step runs this many times, a minute or so apart, and keeps
+# each row's best run: on this shared VM a slow spell lasts seconds, longer
+# than one row's 20 rounds, and once turned a 2.8x row into 1.5x.
+INPROCESS_RUNS = 3
+
+
 def measure() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     py = sys.executable
-    step("1/3 in-process benchmarks (pytest-benchmark; native, pure and baseline rows per group)")
-    run([
-        py, "-m", "pytest", "benches", "--benchmark-only", "--benchmark-group-by=group",
-        "--benchmark-columns=min,median,ops,rounds", "-q", "-p", "no:cacheprovider",
-        f"--benchmark-json={OUT / 'inprocess.json'}",
-    ])  # fmt: skip
+    runs = [OUT / f"inprocess-{n}.json" for n in range(1, INPROCESS_RUNS + 1)]
+    for n, path in enumerate(runs, 1):
+        step(
+            f"1/3 in-process benchmarks, run {n}/{INPROCESS_RUNS} (pytest-benchmark; "
+            "native, pure and baseline rows per group)"
+        )
+        run([
+            py, "-m", "pytest", "benches", "--benchmark-only", "--benchmark-group-by=group",
+            "--benchmark-columns=min,median,ops,rounds", "-q", "-p", "no:cacheprovider",
+            f"--benchmark-json={path}",
+        ])  # fmt: skip
+    merge_best(runs, OUT / "inprocess.json")
     step("2/3 broadcast against 200 real uvicorn connections (native, then pure)")
     run([py, "-m", "benches.load_broadcast"], "native")
     run([py, "-m", "benches.load_broadcast"], "pure")
     step("3/3 end to end: uvicorn process + client process on loopback")
     run([py, "-m", "benches.load_e2e", "--json", str(OUT / "e2e.json")])
+
+
+def merge_best(runs: list[Path], out: Path) -> None:
+    """One pytest-benchmark JSON with each (group, name)'s best run (lowest
+    minimum), so the table and the chart read one file."""
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    merged: dict[str, Any] = {}
+    for path in runs:
+        data = json.loads(path.read_text())
+        merged = data
+        for bench in data["benchmarks"]:
+            key = (bench["group"], bench["name"])
+            if key not in best or bench["stats"]["min"] < best[key]["stats"]["min"]:
+                best[key] = bench
+    merged["benchmarks"] = list(best.values())
+    merged["runs_merged"] = len(runs)
+    out.write_text(json.dumps(merged))
 
 
 def _inprocess() -> dict[tuple[str, str], float]:
