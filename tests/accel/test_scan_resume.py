@@ -163,3 +163,44 @@ def test_late_error_in_a_wide_frame_is_found_from_near_the_end() -> None:
     fast, walk = both(frame)
     assert fast == walk
     assert fast[2:] == ("syntax", len(frame) - 2)
+
+
+# The plain-frame shortcut (``_purefast._plain``, issue 13 follow-up): an
+# object from byte 0 with no backslash anywhere, answered by one msgspec
+# decode and a bracket count. Its edges, each against the whole walk.
+PLAIN_EDGES = [
+    b'{"type":"chat","payload":{"text":"hi"}}',
+    b'{"type":"a","type":"b","payload":1,"payload":null}',  # last of each wins
+    b'{"type":1,"payload":{}}',  # not a string tag
+    b'{"type":null}',
+    b'{"payload":{"a":1}}',  # no tag
+    b'{"type":"a","payload":[[[[]]]]}',  # 5 brackets in all
+    b'{"type":"a","payload":"[[[[[[[["}',  # brackets only inside a string
+    b'{"type":"a","payload":[]} ',  # trailing whitespace
+    b'{"type":"a","payload":[]}x',  # trailing garbage
+    b'{"type":"a","payload":[}',  # malformed
+    b'{"type":"caf\xc3\xa9","payload":"\xe2\x82\xac"}',  # non-ASCII, no escape
+    b' {"type":"a"}',  # leading whitespace: not taken
+    b"{}",
+    b'{"type":"","payload":0}',
+]
+
+
+def test_plain_frames_agree_with_the_walk_at_every_depth_limit() -> None:
+    for frame in PLAIN_EDGES:
+        for key in ("type", "payload", "kind"):
+            for max_depth in (0, 1, 2, 3, 4, 5, 6, 64, 300):
+                fast, walk = both(frame, key, max_depth)
+                assert fast == walk, (frame, key, max_depth)
+
+
+@settings(max_examples=300 if not os.environ.get("CI") else 150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@given(frames(), st.sampled_from(["type", "payload"]), st.integers(0, 8))
+def test_generated_frames_agree_with_the_walk_under_tight_depth_limits(
+    frame: str, key: str, max_depth: int
+) -> None:
+    """Generated valid frames (most take the shortcut) with depth limits
+    near their bracket count, where the count decides."""
+    fast, walk = both(frame, key, max_depth)
+    assert fast == walk
