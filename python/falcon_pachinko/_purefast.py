@@ -428,14 +428,16 @@ def _plain(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] | N
     PERF: the pure twin's cost per ordinary frame was mostly the general
     path's checks such a frame cannot fail (4.3 -> ~2.3 µs per route).
     """
+    # Counted first (two C-speed passes): a bracket-dense frame, the costly
+    # hostile kind, goes to the general path without a decode here first.
+    if len(buf) > max_depth and buf.count(b"[") + buf.count(b"{") > max_depth:
+        return None
     try:
         envelope = _plain_decoder(key).decode(buf)
     except (msgspec.DecodeError, RecursionError):
         return None
     tag = envelope.tag
     if tag is None:
-        return None
-    if len(buf) > max_depth and buf.count(b"[") + buf.count(b"{") > max_depth:
         return None
     if key == "payload":  # the tag shadows the payload, as in the specification
         return tag, None
