@@ -109,14 +109,19 @@ class Resume:
     state: str
 
 
-@lru_cache(maxsize=32)
-def _decoder(key: str) -> msgspec.json.Decoder[Any]:
+@lru_cache(maxsize=64)
+def _decoder(key: str, *, plain: bool = False) -> msgspec.json.Decoder[Any]:
     """A decoder finding the last top-level ``key`` and ``"payload"`` values.
 
-    Keys are developer-chosen (one per resource class), so the cache is
-    bounded by the application, never by client input.
+    ``plain`` (for :func:`_plain`): the tag typed ``str`` (``None`` when
+    absent), so a string tag comes back decoded and anything else fails at
+    its first byte; otherwise both are kept raw. Keys are developer-chosen
+    (one per resource class), so the cache is bounded by the application,
+    never by client input.
     """
-    fields: list[tuple[str, Any, Any]] = [("tag", msgspec.Raw, _ABSENT)]
+    fields: list[tuple[str, Any, Any]] = [
+        ("tag", str | None, None) if plain else ("tag", msgspec.Raw, _ABSENT)
+    ]
     rename = {"tag": key}
     if key != "payload":
         fields.append(("body", msgspec.Raw, _ABSENT))
@@ -399,20 +404,6 @@ def fast_scan(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] 
     return tag, (None if body in (b"", b"null") else body)
 
 
-@lru_cache(maxsize=32)
-def _plain_decoder(key: str) -> msgspec.json.Decoder[Any]:
-    """:func:`_decoder` with the tag typed ``str``: a string tag comes back
-    decoded, anything else fails at its first byte (and the general path,
-    which keeps it raw, answers). Bounded like :func:`_decoder`."""
-    fields: list[tuple[str, Any, Any]] = [("tag", str | None, None)]
-    rename = {"tag": key}
-    if key != "payload":
-        fields.append(("body", msgspec.Raw, _ABSENT))
-        rename["body"] = "payload"
-    envelope = msgspec.defstruct("_PlainEnvelope", fields, rename=rename)
-    return msgspec.json.Decoder(envelope)
-
-
 def _plain(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] | None:
     """The usual frame, answered with one msgspec decode.
 
@@ -433,7 +424,7 @@ def _plain(buf: bytes, key: str, max_depth: int) -> tuple[str, bytes | None] | N
     if len(buf) > max_depth and buf.count(b"[") + buf.count(b"{") > max_depth:
         return None
     try:
-        envelope = _plain_decoder(key).decode(buf)
+        envelope = _decoder(key, plain=True).decode(buf)
     except (msgspec.DecodeError, RecursionError):
         return None
     tag = envelope.tag
