@@ -11,6 +11,11 @@ idle server memory per connection (RSS growth over those N idle
 connections). Loopback only; every phase is bounded in count and time, and
 each server process is stopped by its pid.
 
+Server labels: ``falcon`` = the hand-written Falcon app, ``asgi`` = a bare
+ASGI app, ``native``/``pure`` = this library with either implementation.
+CPU figures come from ``/proc`` in clock ticks (10 ms): with tiny phases
+(the smoke test's sizes) they, and the per-connection memory, are noise.
+
 The clients are ``benches/wsclient.py``'s lean protocol (handshake and
 compression negotiation by ``websockets``' sans-I/O client, the data path
 inline), on uvloop where installed: the ``websockets`` asyncio client
@@ -44,6 +49,12 @@ from typing import Any
 from .wsclient import LeanClient, lean_connect
 
 ROOT = Path(__file__).resolve().parents[1]
+LABELS = {
+    "falcon": "hand-written Falcon app",
+    "asgi": "bare ASGI app",
+    "native": "this library, native",
+    "pure": "this library, pure",
+}
 SERVERS = {  # label -> (app, FALCON_PACHINKO_IMPL)
     "falcon": ("falcon", "native"),
     "asgi": ("asgi", "native"),
@@ -322,6 +333,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def print_best(results: dict[str, Any]) -> None:
+    """Each server's best figures, one line each (``--json`` keeps the spread)."""
+    names = ", ".join(f"{k} = {v}" for k, v in LABELS.items())
+    log(f"\nbest of {results['rounds']} round(s) ({names}):")
+    for label, figures in results["best"].items():
+        log(f"  {label}: " + ", ".join(f"{k}={v:,.1f}" for k, v in figures.items()))
+
+
 def client_loop() -> Callable[[], asyncio.AbstractEventLoop]:
     """The clients' event loop: uvloop where installed (``make venv`` installs
     it), which takes about a fifth off the load generator's CPU per round
@@ -334,27 +353,31 @@ def client_loop() -> Callable[[], asyncio.AbstractEventLoop]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--json", type=Path)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", type=Path, help="also write best and spread here")
     parser.add_argument("--echo", type=int, default=2000, help="round trips for p50/p99")
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=50, help="clients of the round-trip phase")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; best kept")
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--room", type=int, default=500)
-    parser.add_argument("--shouts", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of the round-trip phase")
+    parser.add_argument("--room", type=int, default=500, help="members of the broadcast phase")
+    parser.add_argument("--shouts", type=int, default=100, help="broadcasts in that phase")
     parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation")
     parser.add_argument("--loop", default="asyncio", help="uvicorn's event loop (asyncio, uvloop)")
     parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS))
-    parser.add_argument("--compression", choices=list(COMPRESSION), default="deflate")
+    parser.add_argument(
+        "--compression", choices=list(COMPRESSION), default="deflate",
+        help="what the clients offer (browsers offer deflate)",
+    )  # fmt: skip
     parser.add_argument(
         "--malloc", choices=list(MALLOC), default="pinned", help="glibc allocator settings"
     )
     args = parser.parse_args()
     _client["compression"] = COMPRESSION[args.compression]
-    import uvloop
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+    with asyncio.Runner(loop_factory=client_loop()) as runner:
         results = runner.run(run(args))
+    print_best(results)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
