@@ -21,6 +21,7 @@ import asyncio
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -39,6 +40,8 @@ from .exceptions import (
 __all__ = ["DeliveryResult", "WebSocketConnectionManager"]
 
 log = logging.getLogger("falcon_pachinko.manager")
+#: Seconds between two log lines about frames the outbox policy dropped.
+DROP_LOG_INTERVAL = 60.0
 
 #: The hub's overflow policies (defined once, in each twin).
 OVERFLOW_POLICIES = _accel.POLICIES
@@ -128,6 +131,10 @@ class WebSocketConnectionManager(PeerDelivery):
         self.lost_peers = 0
         self.slow_closes = 0
         self._unhandled: dict[str, int] = {}
+        self._drops_seen = 0  # the hub's dropped_total at the last check
+        self._drops_unlogged = 0  # dropped since the last log line about drops
+        self._drops_logged_at = -DROP_LOG_INTERVAL
+        self._overflow = overflow
         self.backend.attach(self._node, self._deliver_from_bus)
 
     # -- registration ------------------------------------------------------------
@@ -481,11 +488,37 @@ class WebSocketConnectionManager(PeerDelivery):
         except Exception as exc:  # noqa: BLE001 - counted and logged, never raised
             self._failed(None, conn_id, exc)
 
+    def _note_drops(self) -> None:
+        """Dropped frames are logged, not only counted: a WARNING at the
+        first, then at most one every ``DROP_LOG_INTERVAL`` seconds with the
+        number since (a line per drop would let one slow client flood the
+        log). Read from the hub's running total after each delivery (with
+        ``drop_oldest`` a delivery's own result counts its frame as queued:
+        the frame dropped is an older one). Per connection they are in
+        ``connection_stats()``, in total in ``stats()["dropped_frames"]``.
+        """
+        total = self.hub.dropped_total
+        self._drops_unlogged += total - self._drops_seen
+        self._drops_seen = total
+        now = time.monotonic()
+        if now - self._drops_logged_at < DROP_LOG_INTERVAL:
+            return
+        log.warning(
+            "%d frame(s) dropped since the last such line (outbox full, overflow=%r, or "
+            "queued for a connection closed as slow); per connection in connection_stats(), "
+            "in total in stats()['dropped_frames']",
+            self._drops_unlogged,
+            self._overflow,
+        )
+        self._drops_logged_at, self._drops_unlogged = now, 0
+
     async def _settle_fanout(
         self, event: Any, fan: _Fanout, timeout: float | None
     ) -> DeliveryResult:
         """Act on what the hub could not finish itself; the caller's result."""
         sent, dropped = fan.sent, fan.dropped
+        if self.hub.dropped_total != self._drops_seen:
+            self._note_drops()
         if fan.settled:
             # PERF: the common case, every member written directly.
             return DeliveryResult(sent + dropped, sent, 0, dropped, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -19,6 +20,7 @@ from falcon_pachinko import (
     WebSocketConnectionNotFoundError,
     WebSocketLike,
 )
+from falcon_pachinko import manager as manager_module
 from falcon_pachinko.websocket import RouteSpec
 
 from ..support.stubs import StubWS
@@ -421,3 +423,26 @@ async def test_a_socket_that_cannot_send_is_refused_at_registration() -> None:
     with pytest.raises(TypeError, match="cannot send"):
         await manager.add_connection("h", Hollow())
     assert manager.stats()["connections"] == 0 and "h" not in manager.websockets
+
+
+async def test_dropped_frames_are_logged_at_the_first_then_at_most_once_an_interval(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: a member's outcome is counted and logged. Drops by the outbox
+    policy: a WARNING at the first, then none within the interval (one slow
+    client must not flood the log), then one line with the count since."""
+    caplog.set_level(logging.WARNING, logger="falcon_pachinko.manager")
+    manager, _stubs = await manager_with("block", outbox_size=1, overflow="drop_oldest")
+    for i in range(3):  # m0 in flight, m1 queued, m2 drops m1
+        await manager.publish_to_room("r", f"m{i}")
+    drops = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(drops) == 1 and "1 frame(s) dropped" in drops[0].getMessage()
+    assert "drop_oldest" in drops[0].getMessage()
+    for i in range(3, 6):  # three more drops within the interval: counted, not logged
+        await manager.publish_to_room("r", f"m{i}")
+    assert len([r for r in caplog.records if "dropped" in r.getMessage()]) == 1
+    assert manager.stats()["dropped_frames"] == 4
+    monkeypatch.setattr(manager_module, "DROP_LOG_INTERVAL", 0.0)
+    await manager.publish_to_room("r", "m6")
+    drops = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(drops) == 2 and "4 frame(s) dropped" in drops[1].getMessage()
