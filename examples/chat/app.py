@@ -70,7 +70,20 @@ def explain(error: Exception) -> Error:
             return Error(detail=f"Unknown message type ({error}).", field="type")
         hint = FIELD_HINTS.get(field or "", "The message does not fit the protocol.")
         return Error(detail=f"{hint} ({error})", field=field)
+    if isinstance(error, fp.FrameError) and error.kind in FRAME_HINTS:
+        # Valid JSON that is not a chat message: say what is missing.
+        field = "type" if error.kind in ("missing_tag", "tag_type") else None
+        return Error(detail=FRAME_HINTS[error.kind], field=field)
     return Error(detail=f"Not a valid JSON message ({error}).")
+
+
+#: Frames that are JSON but not a message, by the scanner's ``FrameError.kind``.
+FRAME_HINTS = {
+    "not_object": 'A message is a JSON object with a "type", e.g. {"type": "say", "text": "hi"}.',
+    "missing_tag": 'The message has no "type".',
+    "tag_type": 'The message\'s "type" must be a string.',
+    "depth": "The message is nested too deeply.",
+}
 
 
 class ChatRoom(fp.WebSocketResource):

@@ -181,6 +181,9 @@ async def test_history_of_the_last_messages_on_join(
         ({"type": "typing", "active": "yes"}, "active", "true or false"),
         ({"type": "shout", "text": "hi"}, "type", "Unknown message type"),
         ("{not json", None, "Not a valid JSON"),
+        ("[1, 2]", None, "is a JSON object"),
+        ('{"text": "hi"}', "type", 'has no "type"'),
+        ('{"type": 1, "text": "hi"}', "type", "must be a string"),
     ],
 )
 async def test_bad_frames_get_a_clear_error(
