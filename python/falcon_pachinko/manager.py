@@ -131,8 +131,7 @@ class WebSocketConnectionManager(PeerDelivery):
         self.lost_peers = 0
         self.slow_closes = 0
         self._unhandled: dict[str, int] = {}
-        self._drops_seen = 0  # the hub's dropped_total at the last check
-        self._drops_unlogged = 0  # dropped since the last log line about drops
+        self._drops_logged = 0  # the hub's dropped_total at the last line about drops
         self._drops_logged_at = -DROP_LOG_INTERVAL
         self._overflow = overflow
         self.backend.attach(self._node, self._deliver_from_bus)
@@ -497,27 +496,25 @@ class WebSocketConnectionManager(PeerDelivery):
         the frame dropped is an older one). Per connection they are in
         ``connection_stats()``, in total in ``stats()["dropped_frames"]``.
         """
-        total = self.hub.dropped_total
-        self._drops_unlogged += total - self._drops_seen
-        self._drops_seen = total
         now = time.monotonic()
         if now - self._drops_logged_at < DROP_LOG_INTERVAL:
             return
+        total = self.hub.dropped_total
         log.warning(
             "%d frame(s) dropped since the last such line (outbox full, overflow=%r, or "
             "queued for a connection closed as slow); per connection in connection_stats(), "
             "in total in stats()['dropped_frames']",
-            self._drops_unlogged,
+            total - self._drops_logged,
             self._overflow,
         )
-        self._drops_logged_at, self._drops_unlogged = now, 0
+        self._drops_logged_at, self._drops_logged = now, total
 
     async def _settle_fanout(
         self, event: Any, fan: _Fanout, timeout: float | None
     ) -> DeliveryResult:
         """Act on what the hub could not finish itself; the caller's result."""
         sent, dropped = fan.sent, fan.dropped
-        if self.hub.dropped_total != self._drops_seen:
+        if self.hub.dropped_total != self._drops_logged:
             self._note_drops()
         if fan.settled:
             # PERF: the common case, every member written directly.
