@@ -174,6 +174,28 @@ def _normalised(
 # handler crash (issue 10).
 ROUTE_ERRORS = (FrameError, msgspec.ValidationError, msgspec.DecodeError, RecursionError)
 
+# msgspec (0.23 here) reports a lone high surrogate escape
+# ("\\ud83d" from a browser that cut an emoji in half: valid JSON) as
+# "Input data was truncated" when fewer than six bytes follow it. A frame
+# that reached msgspec was scanned complete, so on this path the message can
+# only mean that, and it would send an operator looking for a proxy that
+# cuts frames. Replaced on the error path only (the same exception type).
+_MSGSPEC_TRUNCATED = "Input data was truncated"
+LONE_SURROGATE = (
+    "JSON is malformed: a string holds an unpaired UTF-16 surrogate escape "
+    "(\\ud800-\\udfff without its pair; not representable as text)"
+)
+
+
+def refused(error: Exception) -> Exception:
+    """The error a refused frame reports: ``error``, or a clearer one for
+    msgspec's lone-surrogate "truncated" message (see ``LONE_SURROGATE``)."""
+    if type(error) is msgspec.DecodeError and str(error) == _MSGSPEC_TRUNCATED:
+        clearer = msgspec.DecodeError(LONE_SURROGATE)
+        clearer.__cause__ = error
+        return clearer
+    return error
+
 
 # Sentinel entries (no handler) that ``WebSocketResource.route`` returns for
 # frames that go to ``fallback`` instead of a handler.
@@ -324,7 +346,7 @@ class Dispatcher:
         try:
             entry, value = self.table.route(raw)
         except ROUTE_ERRORS as exc:
-            return REFUSED, exc
+            return REFUSED, refused(exc)
         except TypeError:  # not str or bytes: a socket handed over something else
             return UNHANDLED, INVALID_JSON
         if entry is None or entry.call is None:
@@ -352,7 +374,7 @@ class Dispatcher:
             try:
                 value = entry.decode(NULL_PAYLOAD if payload is None else payload)
             except ROUTE_ERRORS as exc:
-                return REFUSED, exc
+                return REFUSED, refused(exc)
         if entry.call is None:
             return UNHANDLED, UNKNOWN_TYPE
         return entry, value
@@ -370,7 +392,7 @@ class Dispatcher:
             try:
                 entry, value = self.table.route(raw)
             except ROUTE_ERRORS as exc:
-                return target._fallback(ws, raw, REFUSED, exc)  # type: ignore[no-any-return]
+                return target._fallback(ws, raw, REFUSED, refused(exc))  # type: ignore[no-any-return]
             except TypeError:
                 return target._fallback(ws, raw, UNHANDLED, INVALID_JSON)  # type: ignore[no-any-return]
             if entry is not None:

@@ -106,6 +106,30 @@ async def test_one_frame_one_outcome(frame: str) -> None:
     assert plain.calls == [("unhandled", frame)]
 
 
+class Explaining(Room):
+    async def on_validation_error(self, ws: Any, raw: str | bytes, error: Exception) -> None:
+        self.calls.append(("validation", str(error)))
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        # a browser cut an emoji in half: JSON.stringify escapes the lone half
+        '{"type": "say", "payload": {"text": "hi \\ud83d"}}',
+        '{"type": "say", "payload": {"text": "\\ud800x"}}',
+        '{"type": "poke", "payload": {"text": "\\udbff"}}',  # convention handler
+    ],
+)
+async def test_lone_surrogate_is_named_not_called_truncated(frame: str) -> None:
+    # msgspec says "Input data was truncated" for these complete frames,
+    # which points an operator at the network instead of the client.
+    r = Explaining()
+    await send(r, frame)
+    assert len(r.calls) == 1 and r.calls[0][0] == "validation"
+    message = r.calls[0][1]
+    assert "surrogate" in message and "truncated" not in message
+
+
 # -- 3. binary frames -----------------------------------------------------------
 
 
