@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+from . import report
 from .report import merge_best
 
 
@@ -24,3 +26,24 @@ def test_each_row_keeps_its_best_run(tmp_path: Path) -> None:
     got = {b["name"]: (b["stats"]["min"], b["stats"]["run"]) for b in merged["benchmarks"]}
     assert got == {"native": (1.5, 1), "floor": (1.0, 0)}
     assert merged["runs_merged"] == 3 and merged["machine_info"] == {"node": "box"}
+
+
+def test_uvloop_run_adds_its_rows_when_present(tmp_path: Path, monkeypatch: Any) -> None:
+    """``make bench`` measures end to end on both loops; a report rebuilt
+    without the uvloop run (``--from-json`` after an older run) still works."""
+    keys = {key for *_, key in report.E2E_ROWS + report.UVLOOP_ROWS} | {"client_cpu_us_per_rtt"}
+    servers = ("falcon", "asgi", "native", "pure")
+
+    def write(path: Path, value: float) -> None:
+        spread = {s: {k: [value, value + 1] for k in keys} for s in servers}
+        path.write_text(json.dumps({"rounds": 5, "spread": spread, "best": {}}))
+
+    monkeypatch.setattr(report, "OUT", tmp_path)
+    monkeypatch.setattr(report, "UVLOOP_JSON", tmp_path / "e2e-uvloop.json")
+    write(tmp_path / "e2e.json", 10.0)
+    without = report.spread()
+    assert "uvloop" not in without and "| round trips, 50 clients | 10 to 11 |" in without
+    write(tmp_path / "e2e-uvloop.json", 20.0)
+    with_uvloop = report.spread()
+    assert "| round trips, 50 clients, uvicorn on uvloop | 20 to 21 |" in with_uvloop
+    assert with_uvloop.startswith(without.split("\nThe load generator")[0])
