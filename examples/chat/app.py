@@ -74,7 +74,16 @@ def explain(error: Exception) -> Error:
         # Valid JSON that is not a chat message: say what is missing.
         field = "type" if error.kind in ("missing_tag", "tag_type") else None
         return Error(detail=FRAME_HINTS[error.kind], field=field)
+    if isinstance(error, msgspec.DecodeError) and "surrogate" in str(error):
+        # Valid JSON holding half a character: usually an emoji cut in two.
+        return Error(detail=HALF_CHARACTER)
     return Error(detail=f"Not a valid JSON message ({error}).")
+
+
+HALF_CHARACTER = (
+    "The message holds half of a character (an unpaired UTF-16 surrogate escape, "
+    "e.g. an emoji cut in two); send whole characters."
+)
 
 
 #: Frames that are JSON but not a message, by the scanner's ``FrameError.kind``.

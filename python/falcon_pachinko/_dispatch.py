@@ -174,26 +174,31 @@ def _normalised(
 # handler crash (issue 10).
 ROUTE_ERRORS = (FrameError, msgspec.ValidationError, msgspec.DecodeError, RecursionError)
 
-# msgspec (0.23 here) reports a lone high surrogate escape
-# ("\\ud83d" from a browser that cut an emoji in half: valid JSON) as
-# "Input data was truncated" when fewer than six bytes follow it. A frame
-# that reached msgspec was scanned complete, so on this path the message can
-# only mean that, and it would send an operator looking for a proxy that
-# cuts frames. Replaced on the error path only (the same exception type).
+# msgspec (0.23 here) reports a lone surrogate escape in a string ("\\ud83d"
+# from a browser that cut an emoji in half: valid JSON, not text) as "Input
+# data was truncated" when fewer than six bytes follow it, otherwise as
+# malformed JSON with a byte offset counted from the payload's start. A
+# frame that reached msgspec was scanned complete, so on this path the
+# "truncated" message can only mean that, and it would send an operator
+# looking for a proxy that cuts frames. Replaced on the error path only
+# (the same exception type, msgspec's own as ``__cause__``).
 _MSGSPEC_TRUNCATED = "Input data was truncated"
 LONE_SURROGATE = (
-    "JSON is malformed: a string holds an unpaired UTF-16 surrogate escape "
-    "(\\ud800-\\udfff without its pair; not representable as text)"
+    "a string holds an unpaired UTF-16 surrogate escape (one of \\ud800-\\udfff "
+    "without its other half, as JSON.stringify writes for an emoji cut in half): "
+    "valid JSON, but not text"
 )
 
 
 def refused(error: Exception) -> Exception:
-    """The error a refused frame reports: ``error``, or a clearer one for
-    msgspec's lone-surrogate "truncated" message (see ``LONE_SURROGATE``)."""
-    if type(error) is msgspec.DecodeError and str(error) == _MSGSPEC_TRUNCATED:
-        clearer = msgspec.DecodeError(LONE_SURROGATE)
-        clearer.__cause__ = error
-        return clearer
+    """The error a refused frame reports: ``error``, or one that names a lone
+    surrogate escape where msgspec's message does not (see ``LONE_SURROGATE``)."""
+    if type(error) is msgspec.DecodeError:
+        message = str(error)
+        if message == _MSGSPEC_TRUNCATED or "surrogate" in message:
+            clearer = msgspec.DecodeError(LONE_SURROGATE)
+            clearer.__cause__ = error
+            return clearer
     return error
 
 

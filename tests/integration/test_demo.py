@@ -184,6 +184,8 @@ async def test_history_of_the_last_messages_on_join(
         ("[1, 2]", None, "is a JSON object"),
         ('{"text": "hi"}', "type", 'has no "type"'),
         ('{"type": 1, "text": "hi"}', "type", "must be a string"),
+        ('{"type": "say", "text": "hi \\ud83d"}', None, "half of a character"),
+        ('{"type": "say", "text": "hi \\ud83d there"}', None, "half of a character"),
     ],
 )
 async def test_bad_frames_get_a_clear_error(

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from falcon_pachinko import WebSocketConnectionManager, WebSocketResource, handles_message
-from falcon_pachinko._dispatch import REASONS
+from falcon_pachinko._dispatch import LONE_SURROGATE, REASONS
 from falcon_pachinko.testing import WebSocketSimulator
 
 
@@ -107,8 +107,13 @@ async def test_one_frame_one_outcome(frame: str) -> None:
 
 
 class Explaining(Room):
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[Exception] = []
+
     async def on_validation_error(self, ws: Any, raw: str | bytes, error: Exception) -> None:
         self.calls.append(("validation", str(error)))
+        self.errors.append(error)
 
 
 @pytest.mark.parametrize(
@@ -118,6 +123,8 @@ class Explaining(Room):
         '{"type": "say", "payload": {"text": "hi \\ud83d"}}',
         '{"type": "say", "payload": {"text": "\\ud800x"}}',
         '{"type": "poke", "payload": {"text": "\\udbff"}}',  # convention handler
+        '{"type": "say", "payload": {"text": "before \\ud83d after"}}',
+        '{"type": "say", "payload": {"text": "lo \\ude00 x"}}',
     ],
 )
 async def test_lone_surrogate_is_named_not_called_truncated(frame: str) -> None:
@@ -127,7 +134,9 @@ async def test_lone_surrogate_is_named_not_called_truncated(frame: str) -> None:
     await send(r, frame)
     assert len(r.calls) == 1 and r.calls[0][0] == "validation"
     message = r.calls[0][1]
-    assert "surrogate" in message and "truncated" not in message
+    assert message == LONE_SURROGATE and "valid JSON" in message
+    # msgspec's own message stays reachable for whoever wants it
+    assert "surrogate" in str(r.errors[0].__cause__) or "truncated" in str(r.errors[0].__cause__)
 
 
 # -- 3. binary frames -----------------------------------------------------------
