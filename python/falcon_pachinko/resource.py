@@ -325,8 +325,13 @@ class WebSocketResource:
         """A frame that cannot be dispatched: close, else the hook, else on_unhandled."""
         if isinstance(error, FrameError) and error.kind == "too_large":
             # The reason only for Falcon's socket: a user's WebSocketLike may
-            # take a code alone.
-            reason = "frame too large" if isinstance(ws, falcon.asgi.WebSocket) else None
+            # take a code alone. It names the limit (the error's position),
+            # so a client's developer need not read the server's code.
+            reason = (
+                f"frame too large (limit {error.position} bytes)"
+                if isinstance(ws, falcon.asgi.WebSocket)
+                else None
+            )
             await self._close(ws, 1009, reason)
             return
         if self.invalid_frame_close_code is not None:

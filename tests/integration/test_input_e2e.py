@@ -98,7 +98,8 @@ async def test_binary_frames_dispatch_and_are_held_to_the_size_limit(
             async with asyncio.timeout(5):
                 await ws.recv()
     assert ws.close_code == 1009
-    assert ws.close_reason == "frame too large"  # the client can tell why
+    # the client can tell why, and what the limit is
+    assert ws.close_reason == "frame too large (limit 1024 bytes)"
 
 
 async def test_bad_input_is_logged_and_counted_per_reason(
