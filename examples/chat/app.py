@@ -71,9 +71,10 @@ def explain(error: Exception) -> Error:
         hint = FIELD_HINTS.get(field or "", "The message does not fit the protocol.")
         return Error(detail=f"{hint} ({error})", field=field)
     if isinstance(error, fp.FrameError) and error.kind in FRAME_HINTS:
-        # Valid JSON that is not a chat message: say what is missing.
+        # Said in words, with where when it helps; not the scanner's kind.
         field = "type" if error.kind in ("missing_tag", "tag_type") else None
-        return Error(detail=FRAME_HINTS[error.kind], field=field)
+        detail = FRAME_HINTS[error.kind].replace("{at}", str(error.position))
+        return Error(detail=detail, field=field)
     if isinstance(error, msgspec.DecodeError) and "surrogate" in str(error):
         # Valid JSON holding half a character: usually an emoji cut in two.
         return Error(detail=HALF_CHARACTER)
@@ -86,12 +87,18 @@ HALF_CHARACTER = (
 )
 
 
-#: Frames that are JSON but not a message, by the scanner's ``FrameError.kind``.
+#: What the scanner refused, by ``FrameError.kind`` (``{at}``: its byte offset).
+#: ``too_large`` never gets here: that frame closes the connection (1009).
 FRAME_HINTS = {
     "not_object": 'A message is a JSON object with a "type", e.g. {"type": "say", "text": "hi"}.',
     "missing_tag": 'The message has no "type".',
     "tag_type": 'The message\'s "type" must be a string.',
     "depth": "The message is nested too deeply.",
+    "syntax": "The message is not valid JSON (at byte {at}).",
+    "eof": "The message is not valid JSON: it ends too early.",
+    "trailing": "The message has something after its JSON object (from byte {at}).",
+    "utf8": "The message is not valid UTF-8 text (at byte {at}).",
+    "escape": HALF_CHARACTER,
 }
 
 
