@@ -27,6 +27,8 @@ from typing import Any
 
 import falcon.asgi
 
+from ._owned_ws import own_sends
+
 try:  # NOTE: private; see the module docstring
     from falcon.asgi.ws import _WebSocketState
 except ImportError:  # pragma: no cover - a Falcon without it keeps its buffer
@@ -284,6 +286,7 @@ def own_receive(ws: Any) -> RawReceiver | None:
     receiver = RawReceiver(ws, raw, limit)
     ws._buffered_receiver = receiver  # type: ignore[assignment]  # same interface
     ws._asgi_receive = raw
+    own_sends(ws)  # the send side's one-coroutine path (_owned_ws)
     return receiver
 
 

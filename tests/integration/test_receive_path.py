@@ -19,6 +19,7 @@ from falcon.asgi.ws import _BufferedReceiver, _WebSocketState
 from websockets.asyncio.client import connect
 
 import falcon_pachinko as fp
+from falcon_pachinko._owned_ws import OwnedWebSocket
 from falcon_pachinko._receive import own_receive
 
 from ..support.server import RunningServer, running_server
@@ -31,10 +32,12 @@ class Probe(fp.WebSocketResource):
 
     events: dict[str, Any] = {}
     log: list[Any] = []
+    classes: list[type] = []
 
     async def on_ping(self, ws: Any, payload: Any) -> None:
         pump = getattr(ws._buffered_receiver, "_pump_task", None)
         self.log.append(("pump", pump is not None))
+        self.classes.append(type(ws))
         await ws.send_media({"type": "pong", "n": payload})
 
     async def on_hold(self, ws: Any, payload: Any) -> None:
@@ -57,6 +60,7 @@ class Buffered(Probe):
 async def served() -> AsyncIterator[RunningServer]:
     Probe.events = {"release": asyncio.Event(), "gone": asyncio.Event()}
     Probe.log = []
+    Probe.classes = []
     app = falcon.asgi.App()
     fp.install(app)
     router = fp.WebSocketRouter()
@@ -96,6 +100,10 @@ async def test_no_pump_task_and_app_options_untouched(served: RunningServer) -> 
         assert json.loads(await asyncio.wait_for(client.recv(), BOUND))["n"] == 2
     # the router's connections run without Falcon's pump; the opt-out keeps it
     assert [e for e in Probe.log if e[0] == "pump"] == [("pump", False), ("pump", True)]
+    # and the owned socket sends in one coroutine (_owned_ws); the opt-out's
+    # socket is Falcon's own, untouched
+    assert Probe.classes == [OwnedWebSocket, falcon.asgi.WebSocket]
+    assert issubclass(OwnedWebSocket, falcon.asgi.WebSocket)
 
 
 @pytest.mark.parametrize("path", ["/ws/probe", "/ws/buffered"])
