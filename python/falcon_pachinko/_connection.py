@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any
 import falcon.asgi
 from falcon.errors import WebSocketDisconnected
 
-from ._receive import DISCONNECT, FAIR_BATCH, RawReceiver, own_receive, resume, watched
+from ._receive import (
+    DISCONNECT,
+    DONE,
+    FAIR_BATCH,
+    RawReceiver,
+    finish,
+    own_receive,
+    runner,
+    watched,
+)
 from .hooks import HookCollection, HookContext, HookEvent, HookManager
 from .protocols import falcon_receive_parts, frame_receiver
 
@@ -371,7 +380,21 @@ async def _receive_loop(
     bound = target._hook_manager or hooks
     stock = not bound.has_receive_hooks and _stock_dispatch(target)
     if receiver is not None:
-        return await _owned_loop(target, req, ws, conn_id, receiver=receiver, stock=stock)
+        # PERF: the loop runs in a task of its own, so the await chain that
+        # is suspended and resumed on every frame starts at the loop (three
+        # coroutines down to the server's queue) instead of at uvicorn's
+        # run_asgi (a dozen: the server, its middleware, Falcon's app, the
+        # router, this module): about a sixth of what the library added per
+        # round trip over a bare ASGI app (docs/benchmarks.md). A
+        # cancellation of this task reaches the loop through the await; the
+        # loop task starts with a copy of this task's context (contextvars
+        # set by on_connect are seen by handlers; ones a handler sets are
+        # not seen by on_disconnect: docs/guide/dispatch.md).
+        task = asyncio.ensure_future(
+            _owned_loop(target, req, ws, conn_id, receiver=receiver, stock=stock)
+        )
+        receiver.loop_task = task
+        return await task
     parts = falcon_receive_parts(ws)
     require_open, receive_event = parts if parts is not None else (None, None)
     receive = frame_receiver(ws) if parts is None else None
@@ -416,15 +439,19 @@ async def _owned_loop(
 ) -> int:
     """The receive loop of a Falcon socket whose receive the router owns.
 
-    PERF: per frame, one check of the socket's state (what Falcon's
-    ``_require_accepted`` checks), one coroutine down to the server's
-    ``receive`` (:meth:`RawReceiver.next_event`), the dispatcher's one path,
-    and the handler's coroutine run one step by hand: a handler that
-    finishes without suspending (the common case) costs no wrapper; one
-    that suspends starts the read-ahead (so a disconnect is seen while it
-    runs) and is then awaited through :func:`resume`.
+    PERF: it runs at the top of a task of its own (see ``_receive_loop``);
+    per frame: one check of the socket's state (what Falcon's
+    ``_require_accepted`` checks), the server's ``receive`` awaited right
+    here (:meth:`RawReceiver.next_event` only when something was read
+    ahead), the dispatcher's one path, and the handler's coroutine sent to
+    this connection's :func:`~._receive.runner`: a handler that finishes
+    without suspending (the common case) costs one generator step and no
+    exception; one that suspends starts the read-ahead (so a disconnect is
+    seen while it runs) and is then awaited through :func:`~._receive.finish`.
     """
     next_event = receiver.next_event
+    server_receive = receiver.server_receive
+    gone = receiver.transport_closing
     on_suspend = receiver.handler_suspended
     dispatch = target.dispatch
     closed = _FalconWsState.CLOSED
@@ -433,6 +460,8 @@ async def _owned_loop(
     # client's burst must not hold every other connection. A handler that
     # suspends let the event loop run: the count starts again.
     budget = FAIR_BATCH
+    run = runner()
+    run.send(None)
     while True:
         if ws._state is closed:  # closed by the server side (Falcon's check)
             return target.close_code or ws._close_code or 1000
@@ -440,7 +469,22 @@ async def _owned_loop(
         if not budget:
             budget = FAIR_BATCH
             await asyncio.sleep(0)
-        event = await next_event()
+        if not receiver._ahead and receiver._task is None and not receiver._stopped:
+            # PERF: next_event's common case (RawReceiver.idle) inline, one
+            # coroutine less per frame; its bookkeeping (arrived) only for
+            # the events that need it.
+            receiver.parked = True
+            try:
+                event = await server_receive()
+            except asyncio.CancelledError:
+                receiver.parked = False
+                event = receiver._cancelled_while_parked()
+            else:
+                receiver.parked = False
+                if (gone is not None and gone()) or event["type"] == DISCONNECT:
+                    receiver.arrived(event)
+        else:
+            event = await next_event()
         raw = event.get("text")
         if raw is None:
             if event["type"] == DISCONNECT:
@@ -450,20 +494,22 @@ async def _owned_loop(
             # Read per frame: ``add_handler`` on the instance replaces it.
             step = target._dispatcher.handle(target, ws, raw) if stock else dispatch(ws, raw)
             if type(step) is CoroutineType:
-                try:
-                    yielded = step.send(None)
-                except StopIteration:
-                    pass
-                else:
+                yielded = run.send(step)
+                if yielded is not DONE:
                     on_suspend()
                     budget = FAIR_BATCH
-                    await resume(step, yielded)
+                    await finish(run, yielded)
             else:
                 await watched(step, on_suspend)
         except WebSocketDisconnected as exc:
             # The peer is gone: its own close code, not the send's generic one.
             return target.close_code or await receiver.close_code(exc.code)
         except Exception:  # noqa: BLE001 - logged with traceback in _handler_failed
+            # The exception ended the runner with the handler; a failed
+            # handler closes the connection, and should the loop go on (a
+            # close that failed), the next frame gets a fresh runner.
+            run = runner()
+            run.send(None)
             await _handler_failed(target, ws, req, conn_id)
         if target.close_code is not None:
             return target.close_code

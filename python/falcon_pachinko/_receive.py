@@ -73,11 +73,7 @@ class RawReceiver:
 
     __slots__ = (
         "_ahead",
-        "_gone",
         "_limit",
-        "_loop_task",
-        "_parked",
-        "_receive",
         "_seen_disconnect",
         "_stop",
         "_stopped",
@@ -85,21 +81,27 @@ class RawReceiver:
         "_ws",
         "client_disconnected",
         "client_disconnected_code",
+        "loop_task",
+        "parked",
+        "server_receive",
+        "transport_closing",
     )
 
     def __init__(self, ws: Any, receive: AsgiReceive, limit: int) -> None:
         self._ws = ws
-        self._receive = receive
+        self.server_receive = receive
         self._limit = max(1, limit)
         # Events read ahead; the deque (~0.7 KiB) is made on the first
         # read-ahead, so an idle connection does not carry one.
         self._ahead: collections.deque[dict[str, Any]] | None = None
         self._task: asyncio.Task[None] | None = None
-        # The task that runs the receive loop: the one taking the socket over.
-        self._loop_task: asyncio.Task[Any] | None = _current_task()
+        # The task that runs the receive loop (the one taking the socket over,
+        # until the loop runs in a task of its own): ``stop()`` cancels it
+        # while it waits in the server's receive.
+        self.loop_task: asyncio.Task[Any] | None = _current_task()
         self._stop = False
         self._stopped = False  # ws.close() ran: receives end now
-        self._parked = False  # the loop task is inside the server's receive
+        self.parked = False  # the loop task is inside the server's receive
         self.client_disconnected = False
         self.client_disconnected_code: int | None = None
         self._seen_disconnect = False  # the server's disconnect event was read
@@ -107,40 +109,52 @@ class RawReceiver:
         # that reset is known to asyncio one loop turn before the server
         # queues its disconnect (uvicorn only; ``None`` elsewhere).
         transport = server_transport(ws)
-        self._gone: Callable[[], bool] | None = None if transport is None else transport.is_closing
+        self.transport_closing: Callable[[], bool] | None = (
+            None if transport is None else transport.is_closing
+        )
 
     async def next_event(self) -> dict[str, Any]:
         """The next ASGI event: read-ahead first, else the server's receive.
 
-        PERF: the common case (nothing read ahead, no read-ahead running,
-        not stopped) awaits the server's ``receive`` right here: one
-        coroutine between the loop and the server per frame (a frame the
-        server had queued comes back without the event loop running: the
-        receive loop yields every ``FAIR_BATCH`` frames). A transport that is already
-        closing (the peer reset) marks the socket disconnected, as Falcon's
-        pump would: handlers still run, their sends raise
-        ``WebSocketDisconnected`` instead of writing into a dead socket.
+        PERF: the receive loop inlines the common case (nothing read ahead,
+        no read-ahead running, not stopped: park, await the server's
+        ``receive``, then :meth:`arrived` only when the transport is closing
+        or the event is a disconnect), one coroutine less per frame; this
+        method is the whole path, for the other cases and other callers.
         """
-        if self._ahead or self._task is not None or self._stopped:
+        if not self.idle():
             event = await self._next_slow()
         else:
-            self._parked = True
+            self.parked = True
             try:
-                event = await self._receive()
+                event = await self.server_receive()
             except asyncio.CancelledError:
-                self._parked = False
+                self.parked = False
                 return self._cancelled_while_parked()
-            self._parked = False
-            gone = self._gone
-            if gone is not None and gone() and not self.client_disconnected:
-                self._disconnected({"code": ABNORMAL})
+            self.parked = False
+        self.arrived(event)
+        return event
+
+    def idle(self) -> bool:
+        """Nothing read ahead, no read-ahead running, not stopped: the next
+        event is the server's next one (the receive loop's fast path)."""
+        return not self._ahead and self._task is None and not self._stopped
+
+    def arrived(self, event: dict[str, Any]) -> None:
+        """Bookkeeping for an event the loop got: a transport that is already
+        closing (the peer reset) marks the socket disconnected, as Falcon's
+        pump would (handlers still run; their sends raise
+        ``WebSocketDisconnected`` instead of writing into a dead socket), and
+        a disconnect records what Falcon's ``_receive`` records.
+        """
+        gone = self.transport_closing
+        if gone is not None and gone() and not self.client_disconnected:
+            self._disconnected({"code": ABNORMAL})
         if event["type"] == DISCONNECT:
             self._seen_disconnect = True
             self._disconnected(event)
-            # What Falcon's ``_receive`` records once the loop reads it.
             self._ws._state = _WebSocketState.CLOSED
             self._ws._close_code = self.client_disconnected_code
-        return event
 
     async def close_code(self, fallback: int | None) -> int:
         """The peer's close code once a send found it gone.
@@ -194,14 +208,14 @@ class RawReceiver:
             self._task = None
             if self._ahead:
                 return self._ahead.popleft()
-        self._parked = True
+        self.parked = True
         try:
-            return await self._receive()
+            return await self.server_receive()
         except asyncio.CancelledError:
-            self._parked = False
+            self.parked = False
             return self._cancelled_while_parked()
         finally:
-            self._parked = False
+            self.parked = False
 
     def handler_suspended(self) -> None:
         """A handler awaits something: read ahead so a disconnect is seen."""
@@ -214,7 +228,7 @@ class RawReceiver:
         if ahead is None:
             ahead = self._ahead = collections.deque()
         while not self._stop and len(ahead) < self._limit:
-            event = await self._receive()
+            event = await self.server_receive()
             ahead.append(event)
             if event["type"] == DISCONNECT:
                 self._disconnected(event)
@@ -245,11 +259,11 @@ class RawReceiver:
         self._stopped = True
         self.close()
         if (
-            self._parked
-            and self._loop_task is not None
-            and self._loop_task is not (asyncio.current_task())
+            self.parked
+            and self.loop_task is not None
+            and self.loop_task is not (asyncio.current_task())
         ):
-            self._loop_task.cancel()
+            self.loop_task.cancel()
 
     def close(self) -> None:
         """Stop a pending read-ahead (the connection is ending)."""
@@ -369,3 +383,46 @@ def server_transport(ws: Any) -> asyncio.WriteTransport | None:
     ):
         return transport
     return None
+
+
+#: What a :func:`runner` yields once the coroutine it was sent has returned.
+DONE = object()
+
+
+@types.coroutine
+def runner() -> Generator[Any, Any, None]:
+    """A generator that runs each coroutine sent to it to its end.
+
+    PERF: ``runner.send(coro)`` returns :data:`DONE` when ``coro`` finished
+    without suspending, otherwise what it yielded for the event loop (then
+    :func:`finish` forwards the loop's answers until ``DONE``). ``yield
+    from`` returns a finished coroutine's result without raising
+    ``StopIteration`` at the caller, which stepping ``coro.send(None)`` by
+    hand does: the exception (a traceback object and an instance per frame)
+    cost more than the rest of the loop's bookkeeping (callgrind,
+    docs/benchmarks.md). An exception of a coroutine ends this generator;
+    the caller makes a new one.
+    """
+    coro = yield DONE
+    while True:
+        yield from coro
+        coro = yield DONE
+
+
+@types.coroutine
+def finish(run: Any, yielded: Any) -> Generator[Any, Any, None]:
+    """Forward between the event loop and ``run`` (a :func:`runner` whose
+    coroutine yielded ``yielded``) until the coroutine has returned, as
+    :func:`resume` does for a coroutine stepped by hand."""
+    while True:
+        try:
+            sent = yield yielded
+        except GeneratorExit:
+            run.close()
+            raise
+        except BaseException as exc:  # noqa: BLE001 - cancellation and throw() reach the coroutine
+            yielded = run.throw(exc)
+        else:
+            yielded = run.send(sent)
+        if yielded is DONE:
+            return
