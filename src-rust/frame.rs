@@ -333,33 +333,27 @@ impl<'a> Scanner<'a> {
         self.pos += 1;
         let mut escaped = false;
         loop {
-            // Jump to the next quote or backslash (SIMD via memchr), then check
-            // the skipped run for raw control bytes, which JSON forbids.
             let rest = self.buf.get(self.pos..).unwrap_or_default();
-            // Short strings (keys, tags) are found faster by a plain loop
-            // than by memchr's setup; long ones by memchr's SIMD search.
-            let short = rest.iter().take(16).position(|&c| c == b'"' || c == b'\\');
-            let found = short.or_else(|| {
-                rest.get(16..)
-                    .and_then(|tail| memchr::memchr2(b'"', b'\\', tail))
-                    .map(|i| i + 16)
-            });
-            let Some(skip) = found else {
-                if let Some(bad) = rest.iter().position(|&c| c < 0x20) {
-                    return fail(ErrorKind::Syntax, self.pos + bad);
-                }
-                return fail(ErrorKind::Eof, self.buf.len());
+            // PERF: keys, tags and most values are short: one table lookup
+            // per byte finds the closing quote, an escape or a raw control
+            // byte (JSON forbids those) in a single pass. A run longer than
+            // SHORT_RUN is searched by memchr's SIMD for the quote or
+            // backslash, and the skipped run checked for control bytes.
+            let head = rest.get(..SHORT_RUN).unwrap_or(rest);
+            let skip = match head.iter().position(|&c| stops_string(c)) {
+                Some(skip) => skip,
+                None => self.long_run(rest)?,
             };
-            let head = rest.get(..skip).unwrap_or(rest);
-            if has_control(head) {
-                if let Some(bad) = head.iter().position(|&c| c < 0x20) {
-                    return fail(ErrorKind::Syntax, self.pos + bad);
-                }
-            }
             self.pos += skip;
-            if self.buf.get(self.pos) == Some(&b'"') {
-                self.pos += 1;
-                return Ok(escaped);
+            match self.buf.get(self.pos) {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {}
+                // A raw control byte (the table's third kind); `None` is
+                // unreachable (long_run reports the end of input itself).
+                _ => return fail(ErrorKind::Syntax, self.pos),
             }
             escaped = true;
             self.pos += 1;
@@ -377,6 +371,28 @@ impl<'a> Scanner<'a> {
                 _ => return fail(ErrorKind::Syntax, self.pos),
             }
         }
+    }
+
+    /// Where a string's run from `self.pos` (`rest`, longer than
+    /// `SHORT_RUN` bytes without a stop byte) stops: the offset of its
+    /// closing quote or backslash, or of the first raw control byte before
+    /// it; the end of input is an `Eof` error (a `Syntax` error at the first
+    /// control byte if there is one).
+    fn long_run(&self, rest: &[u8]) -> Result<usize, ScanError> {
+        let tail = rest.get(SHORT_RUN..).unwrap_or_default();
+        let Some(found) = memchr::memchr2(b'"', b'\\', tail).map(|i| i + SHORT_RUN) else {
+            if let Some(bad) = rest.iter().position(|&c| c < 0x20) {
+                return fail(ErrorKind::Syntax, self.pos + bad);
+            }
+            return fail(ErrorKind::Eof, self.buf.len());
+        };
+        let run = rest.get(..found).unwrap_or(rest);
+        if has_control(run) {
+            if let Some(bad) = run.iter().position(|&c| c < 0x20) {
+                return Ok(bad);
+            }
+        }
+        Ok(found)
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; optional parts are
@@ -423,6 +439,31 @@ impl<'a> Scanner<'a> {
         }
         Ok(())
     }
+}
+
+/// Bytes searched by the table loop of `Scanner::string` before memchr.
+const SHORT_RUN: usize = 32;
+
+/// The bytes that stop a string's run: its closing quote, a backslash
+/// (escape) and the raw control bytes JSON forbids inside strings.
+// Built at compile time from constant indices below 256: it cannot panic.
+#[allow(clippy::indexing_slicing)]
+static STOPS_STRING: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        table[c] = true;
+        c += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Whether `c` stops a string's run (`STOPS_STRING`; a `u8` always indexes it).
+#[inline]
+fn stops_string(c: u8) -> bool {
+    STOPS_STRING.get(usize::from(c)).copied().unwrap_or(true)
 }
 
 /// Whether any byte is a raw control character; a branch-free minimum so
@@ -555,6 +596,26 @@ mod tests {
         assert_eq!(err(b"{\"a\":[1,],\"type\":\"x\"}"), ("syntax", 8));
         assert_eq!(err(b"{\"type\":\"\xff\"}"), ("utf8", 9));
         assert_eq!(err(b"{,}"), ("syntax", 1));
+    }
+
+    #[test]
+    fn string_runs_either_side_of_the_table_loop_limit() {
+        // `string` searches SHORT_RUN bytes by table, then memchr: a stop byte
+        // (quote, escape, control) just before, at and after that limit.
+        for len in [0, 1, SHORT_RUN - 1, SHORT_RUN, SHORT_RUN + 1, 3 * SHORT_RUN] {
+            let run = "a".repeat(len);
+            let frame = format!(r#"{{"type":"{run}"}}"#);
+            assert_eq!(ok(&frame).0, run);
+            let escaped = format!(r#"{{"type":"{run}\n{run}"}}"#);
+            assert_eq!(ok(&escaped).0, format!("{run}\n{run}"));
+            // a raw control byte after `len` bytes: a syntax error right there
+            let bad = format!("{{\"type\":\"{run}\u{1}{run}\"}}");
+            assert_eq!(err(bad.as_bytes()), ("syntax", 9 + len));
+            // unterminated, with and without a control byte further on
+            assert_eq!(err(format!("{{\"type\":\"{run}").as_bytes()), ("eof", 9 + len));
+            let late = format!("{{\"type\":\"{run}{run}\u{1f}");
+            assert_eq!(err(late.as_bytes()), ("syntax", 9 + 2 * len));
+        }
     }
 
     #[test]

@@ -34,6 +34,27 @@ def test_scan_frame_twins_agree(frame: str | bytes, max_depth: int) -> None:
         assert native == pure
 
 
+# The native scanner searches a string's first 32 bytes with a table and the
+# rest with memchr (frame.rs, SHORT_RUN): each kind of byte that stops a
+# string's run, placed either side of that limit, in a key, the tag and a
+# payload value, with the string closed or not.
+@pytest.mark.parametrize("length", [0, 1, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100])
+@pytest.mark.parametrize("stop", ['"', "\\n", "\\u00e9", "\x01", "\x1f", "", "\u00e9"])
+def test_string_run_boundaries_agree(length: int, stop: str) -> None:
+    run = "a" * length
+    texts = [
+        f'{{"type":"{run}{stop}{run}"}}',
+        f'{{"{run}{stop}":1,"type":"t"}}',
+        f'{{"type":"t","payload":{{"k":"{run}{stop}{run}"}}}}',
+        f'{{"type":"{run}{stop}',
+    ]
+    for text in texts:
+        for frame in (text, text.encode()):
+            native = outcome(_native.scan_frame, frame, key="type", max_size=1 << 20, max_depth=8)
+            pure = outcome(_pure.scan_frame, frame, key="type", max_size=1 << 20, max_depth=8)
+            assert native == pure, frame
+
+
 @given(frame=any_frame, max_size=st.integers(0, 80))
 def test_size_limit_agrees(frame: str | bytes, max_size: int) -> None:
     native = outcome(_native.scan_frame, frame, key="type", max_size=max_size, max_depth=64)
