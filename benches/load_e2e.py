@@ -21,8 +21,11 @@ compression negotiation by ``websockets``' sans-I/O client, the data path
 inline), on uvloop where installed: the ``websockets`` asyncio client
 spent as much CPU per round trip as the servers it measured, on the same
 two cores. ``client_cpu_us_per_rtt`` reports what the load generator
-itself spent. ``--loop uvloop`` runs the servers on uvloop (what
-``uvicorn[standard]`` installs) instead of asyncio's loop.
+itself spent. ``--loop`` is uvicorn's own option with uvicorn's own default,
+``auto``: uvloop where it is installed (``uvicorn[standard]`` installs it,
+with the ``websockets`` package uvicorn needs for WebSockets at all), else
+asyncio's loop; ``--loop asyncio`` measures asyncio's loop (``make bench``
+runs both). The JSON names the loop that ran (``server_loop``).
 
 The servers are measured in turn, ``--rounds`` times (alternating, a fresh
 server process each round), because on a small shared machine one
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import socket
@@ -341,6 +345,14 @@ def print_best(results: dict[str, Any]) -> None:
         log(f"  {label}: " + ", ".join(f"{k}={v:,.1f}" for k, v in figures.items()))
 
 
+def server_loop(choice: str) -> str:
+    """The loop the servers run: ``auto`` resolved as uvicorn resolves it
+    (uvloop when importable), so the JSON and the report name what ran."""
+    if choice != "auto":
+        return choice
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+
+
 def client_loop() -> Callable[[], asyncio.AbstractEventLoop]:
     """The clients' event loop: uvloop where installed (``make venv`` installs
     it), which takes about a fifth off the load generator's CPU per round
@@ -364,7 +376,10 @@ def main() -> None:
     parser.add_argument("--room", type=int, default=500, help="members of the broadcast phase")
     parser.add_argument("--shouts", type=int, default=100, help="broadcasts in that phase")
     parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation")
-    parser.add_argument("--loop", default="asyncio", help="uvicorn's event loop (asyncio, uvloop)")
+    parser.add_argument(
+        "--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
+        help="uvicorn's event loop (default: uvicorn's own, auto = uvloop where installed)",
+    )  # fmt: skip
     parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS))
     parser.add_argument(
         "--compression", choices=list(COMPRESSION), default="deflate",
@@ -374,6 +389,7 @@ def main() -> None:
         "--malloc", choices=list(MALLOC), default="pinned", help="glibc allocator settings"
     )
     args = parser.parse_args()
+    args.loop = server_loop(args.loop)
     _client["compression"] = COMPRESSION[args.compression]
     with asyncio.Runner(loop_factory=client_loop()) as runner:
         results = runner.run(run(args))

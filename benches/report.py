@@ -2,10 +2,14 @@
 
 Runs, printing progress: the in-process groups (pytest-benchmark, JSON to
 ``build/bench/inprocess.json``), ``load_broadcast`` for native and pure, and
-the end-to-end load script twice: uvicorn on asyncio's loop
-(``build/bench/e2e.json``) and on uvloop (``build/bench/e2e-uvloop.json``:
-what ``uvicorn[standard]`` runs; uvicorn's stack costs about half as much
-per round trip there, so the frameworks' own costs weigh more). Then prints one
+the end-to-end load script twice: uvicorn with its default loop
+(``build/bench/e2e.json``; uvloop here, what ``uvicorn[standard]`` installs
+and uvicorn then picks) and on asyncio's loop (``build/bench/e2e-asyncio.json``:
+uvicorn's stack costs about half again as much per round trip there, two
+``epoll_ctl`` calls per round trip among it, so the frameworks' own costs
+weigh less); the instructions per round trip of each server in process
+(``benches/icount.py``, callgrind: the one figure here that does not move
+with the machine's noise) when valgrind is installed. Then prints one
 summary table (this library native and pure vs the hand-written Falcon
 baseline and a bare ASGI floor, each row in one unit, every ratio "times
 better than hand-written": above 1 is better), writes it with the machine,
@@ -25,6 +29,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +42,12 @@ CHART = ROOT / "docs" / "fanout.png"
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"
 FRAMES = 5000  # per connection in benches/test_dispatch_bench.py and test_roundtrip_bench.py
 FANOUT_ROW = 1_000
-# The second end-to-end run: uvicorn on uvloop, where the server stack costs
-# about half as much per round trip, so the framework's share shows more.
-UVLOOP_JSON = OUT / "e2e-uvloop.json"
+# The second end-to-end run: uvicorn on asyncio's loop, where the server
+# stack costs about half again as much per round trip (uvicorn pauses and
+# resumes reading on every message: two epoll_ctl calls per round trip that
+# uvloop's libuv folds away), so the frameworks' own costs weigh less.
+ASYNCIO_JSON = OUT / "e2e-asyncio.json"
+ICOUNT_JSON = OUT / "icount.json"
 
 
 def step(text: str) -> None:
@@ -75,10 +83,15 @@ def measure() -> None:
     step("2/3 broadcast against 200 real uvicorn connections (native, then pure)")
     run([py, "-m", "benches.load_broadcast"], "native")
     run([py, "-m", "benches.load_broadcast"], "pure")
-    step("3/4 end to end: uvicorn process + client process on loopback (asyncio's loop)")
-    run([py, "-m", "benches.load_e2e", "--loop", "asyncio", "--json", str(OUT / "e2e.json")])
-    step("4/4 end to end again, the servers on uvloop (what uvicorn[standard] runs)")
-    run([py, "-m", "benches.load_e2e", "--loop", "uvloop", "--json", str(UVLOOP_JSON)])
+    step("3/5 end to end: uvicorn process + client process on loopback (uvicorn's default loop)")
+    run([py, "-m", "benches.load_e2e", "--json", str(OUT / "e2e.json")])
+    step("4/5 end to end again, the servers on asyncio's loop")
+    run([py, "-m", "benches.load_e2e", "--loop", "asyncio", "--json", str(ASYNCIO_JSON)])
+    if shutil.which("valgrind") is None:
+        step("5/5 instructions per round trip: skipped (no valgrind on PATH)")
+        return
+    step("5/5 instructions per round trip, uvicorn's protocol in process (callgrind)")
+    run([py, "-m", "benches.icount", "--json", str(ICOUNT_JSON)])
 
 
 def merge_best(runs: list[Path], out: Path) -> None:
@@ -140,17 +153,35 @@ def rows() -> list[tuple[str, str, bool, dict[str, float | None]]]:
          "native": per_recipient("falcon", "native"), "pure": per_recipient("falcon", "pure")},
     ))  # fmt: skip
     best = e2e["best"]
-    for label, unit, higher, key in E2E_ROWS:
+    for label, unit, higher, key in e2e_rows(e2e):
         table.append((label, unit, higher, {c: best[c][key] for c in best}))
-    if UVLOOP_JSON.exists():
-        best = json.loads(UVLOOP_JSON.read_text())["best"]
-        for label, unit, higher, key in UVLOOP_ROWS:
+    if ASYNCIO_JSON.exists():
+        best = json.loads(ASYNCIO_JSON.read_text())["best"]
+        for label, unit, higher, key in ASYNCIO_ROWS:
             table.append((label, unit, higher, {c: best[c][key] for c in best}))
+    if ICOUNT_JSON.exists():
+        counts = json.loads(ICOUNT_JSON.read_text())["instructions_per_rtt"]
+        table.append((ICOUNT_ROW, "instructions", False, {c: counts.get(c) for c in COLUMNS}))
     return table
 
 
+COLUMNS = ("falcon", "asgi", "native", "pure")
+ICOUNT_ROW = (
+    "instructions per round trip, 50 connections, uvicorn's protocol in process "
+    "(callgrind, no sockets)"
+)
+
+
+def e2e_rows(e2e: dict[str, Any]) -> list[tuple[str, str, bool, str]]:
+    """``E2E_ROWS`` with the first row naming the loop the run used."""
+    loop = e2e.get("server_loop", "asyncio")
+    name = "asyncio's loop" if loop == "asyncio" else f"{loop}, its default loop here"
+    (label, *rest), *others = E2E_ROWS
+    return [(label.format(loop=name), *rest), *others]  # type: ignore[list-item]
+
+
 E2E_ROWS = [
-    ("echo latency p50, 1 client (uvicorn, asyncio's loop)", "µs", False, "echo_p50_us"),
+    ("echo latency p50, 1 client (uvicorn on {loop})", "µs", False, "echo_p50_us"),
     ("echo latency p99, 1 client", "µs", False, "echo_p99_us"),
     ("round trips, 50 clients", "round trips/s", True, "rtt_per_s"),
     ("server CPU per round trip, 50 clients", "µs", False, "cpu_us_per_rtt"),
@@ -158,9 +189,9 @@ E2E_ROWS = [
     ("server CPU per delivery, 500 clients", "µs", False, "cpu_us_per_delivery"),
     ("idle server memory per connection", "KiB", False, "idle_kib_per_conn"),
 ]
-# The uvloop run's rows: the throughput and CPU rows of E2E_ROWS, suffixed.
-UVLOOP_ROWS = [
-    (f"{label}, uvicorn on uvloop", unit, higher, key)
+# The asyncio run's rows: the throughput and CPU rows of E2E_ROWS, suffixed.
+ASYNCIO_ROWS = [
+    (f"{label}, uvicorn on asyncio's loop", unit, higher, key)
     for label, unit, higher, key in E2E_ROWS
     if key in {"rtt_per_s", "cpu_us_per_rtt", "deliveries_per_s", "cpu_us_per_delivery"}
 ]
@@ -178,13 +209,13 @@ def spread() -> str:
         "| operation | hand-written Falcon | bare ASGI | native | pure |\n"
         "| --- | --- | --- | --- | --- |\n"
     )
-    runs = [(e2e, E2E_ROWS)]
-    if UVLOOP_JSON.exists():
-        runs.append((json.loads(UVLOOP_JSON.read_text()), UVLOOP_ROWS))
+    runs = [(e2e, e2e_rows(e2e))]
+    if ASYNCIO_JSON.exists():
+        runs.append((json.loads(ASYNCIO_JSON.read_text()), ASYNCIO_ROWS))
     for data, table in runs:
         for label, _unit, _higher, key in table:
             cells = []
-            for column in ("falcon", "asgi", "native", "pure"):
+            for column in COLUMNS:
                 found = data["spread"].get(column)
                 cells.append("—" if found is None else " to ".join(fmt(v) for v in found[key]))
             out += f"| {label} | " + " | ".join(cells) + " |\n"

@@ -28,22 +28,26 @@ def test_each_row_keeps_its_best_run(tmp_path: Path) -> None:
     assert merged["runs_merged"] == 3 and merged["machine_info"] == {"node": "box"}
 
 
-def test_uvloop_run_adds_its_rows_when_present(tmp_path: Path, monkeypatch: Any) -> None:
-    """``make bench`` measures end to end on both loops; a report rebuilt
-    without the uvloop run (``--from-json`` after an older run) still works."""
-    keys = {key for *_, key in report.E2E_ROWS + report.UVLOOP_ROWS} | {"client_cpu_us_per_rtt"}
+def test_asyncio_run_adds_its_rows_when_present(tmp_path: Path, monkeypatch: Any) -> None:
+    """``make bench`` measures end to end with uvicorn's default loop, then on
+    asyncio's loop; the first rows name the loop that ran, and a report
+    rebuilt without the second run (``--from-json``) still works."""
+    keys = {key for *_, key in report.E2E_ROWS + report.ASYNCIO_ROWS} | {"client_cpu_us_per_rtt"}
     servers = ("falcon", "asgi", "native", "pure")
 
-    def write(path: Path, value: float) -> None:
+    def write(path: Path, value: float, loop: str) -> None:
         spread = {s: {k: [value, value + 1] for k in keys} for s in servers}
-        path.write_text(json.dumps({"rounds": 5, "spread": spread, "best": {}}))
+        path.write_text(
+            json.dumps({"rounds": 5, "spread": spread, "best": {}, "server_loop": loop})
+        )
 
     monkeypatch.setattr(report, "OUT", tmp_path)
-    monkeypatch.setattr(report, "UVLOOP_JSON", tmp_path / "e2e-uvloop.json")
-    write(tmp_path / "e2e.json", 10.0)
+    monkeypatch.setattr(report, "ASYNCIO_JSON", tmp_path / "e2e-asyncio.json")
+    write(tmp_path / "e2e.json", 10.0, "uvloop")
     without = report.spread()
-    assert "uvloop" not in without and "| round trips, 50 clients | 10 to 11 |" in without
-    write(tmp_path / "e2e-uvloop.json", 20.0)
-    with_uvloop = report.spread()
-    assert "| round trips, 50 clients, uvicorn on uvloop | 20 to 21 |" in with_uvloop
-    assert with_uvloop.startswith(without.split("\nThe load generator")[0])
+    assert "asyncio" not in without and "| round trips, 50 clients | 10 to 11 |" in without
+    assert "| echo latency p50, 1 client (uvicorn on uvloop, its default loop here) |" in without
+    write(tmp_path / "e2e-asyncio.json", 20.0, "asyncio")
+    with_asyncio = report.spread()
+    assert "| round trips, 50 clients, uvicorn on asyncio's loop | 20 to 21 |" in with_asyncio
+    assert with_asyncio.startswith(without.split("\nThe load generator")[0])
