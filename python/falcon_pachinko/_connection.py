@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import falcon.asgi
 from falcon.errors import WebSocketDisconnected
 
+from ._peers import settle_unsent
 from ._receive import (
     DISCONNECT,
     DONE,
@@ -40,6 +41,10 @@ __all__ = ["can_deny", "choose_subprotocol", "close_unaccepted", "deny", "serve_
 
 log = logging.getLogger("falcon_pachinko.connection")
 GOING_AWAY = 1001
+# Seconds a peer may take no bytes at the end of its connection when no
+# connection manager (and so no ``send_timeout``) is installed: the manager's
+# default.
+DEFAULT_STALL = 5.0
 # Where the server cannot send an HTTP status (no denial-response
 # extension), a refused handshake closes before accept: with 1000 when
 # on_connect rejects (the published behaviour, kept), with 3404 when no
@@ -217,9 +222,19 @@ async def serve_connection(
     for resource in chain:  # every resource of the chain, via its class
         type(resource).bind_hook_manager(resource, hooks)
     if manager is None:
-        await _serve(
-            target, hooks, req, ws, params, manager=None, conn_id=None, receive_loop=receive_loop
-        )
+        try:
+            await _serve(
+                target,
+                hooks,
+                req,
+                ws,
+                params,
+                manager=None,
+                conn_id=None,
+                receive_loop=receive_loop,
+            )
+        finally:
+            await settle_unsent(ws, None, DEFAULT_STALL)
         return
     # Registered before on_connect so it can join rooms; frames sent to it
     # before the handshake completes wait in its outbox.
@@ -239,6 +254,9 @@ async def serve_connection(
         )
     finally:
         await _forget(manager, conn_id)
+        # Bytes the peer never reads must not hold the ended connection (and
+        # a server's graceful shutdown) open: bounded by the stall limit.
+        await settle_unsent(ws, conn_id, manager.send_timeout)
 
 
 async def _forget(manager: WebSocketConnectionManager, conn_id: str) -> None:

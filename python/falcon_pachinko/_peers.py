@@ -247,6 +247,54 @@ class PeerDelivery:
         task.add_done_callback(self._background.discard)
 
 
+#: How often a connection that ended is checked for bytes its peer took.
+_SETTLE_POLL = 0.1
+#: A peer that keeps taking bytes still gets at most this many stall limits.
+_SETTLE_STALLS = 10
+
+
+async def settle_unsent(ws: Any, conn_id: str | None, stall: float) -> None:
+    """Bound how long bytes a peer does not read keep its connection open.
+
+    When a connection ends (the server's shutdown, a close by the app or
+    the library) its close frame may wait behind bytes the peer never read,
+    and a closing asyncio transport waits for its buffer to drain, for as
+    long as the peer keeps not reading: uvicorn's graceful shutdown then
+    waits with it ("Waiting for connections to close", found by an outside
+    view of the chat demo). So, on a server whose transport is known
+    (uvicorn), the end of a connection waits while the peer takes bytes and
+    resets the connection once it took none for ``stall`` seconds (the
+    manager's ``send_timeout``), or after ``_SETTLE_STALLS`` of them in all.
+    A peer that read everything costs one check.
+    """
+    transport = server_transport(ws)
+    if transport is None:
+        return
+    behind = unsent(transport)
+    if not behind:
+        return
+    loop = asyncio.get_running_loop()
+    start = progress = loop.time()
+    while True:
+        await asyncio.sleep(_SETTLE_POLL)
+        left = unsent(transport)
+        if not left:
+            return
+        now = loop.time()
+        if left < behind:
+            behind, progress = left, now
+        if now - progress >= stall or now - start >= stall * _SETTLE_STALLS:
+            break
+    reset_on_close(transport)
+    transport.abort()
+    log.info(
+        "reset the connection of %s as it ended: %d bytes it never read in %.1fs",
+        conn_id,
+        left,
+        loop.time() - start,
+    )
+
+
 def unsent(transport: asyncio.WriteTransport) -> int:
     """Bytes not yet taken by the peer: the transport's buffer and the kernel's.
 

@@ -12,9 +12,12 @@ import uvicorn
 
 
 class RunningServer:
-    def __init__(self, server: uvicorn.Server, port: int) -> None:
+    def __init__(
+        self, server: uvicorn.Server, port: int, task: asyncio.Task[None] | None = None
+    ) -> None:
         self.server = server
         self.port = port
+        self.task = task  # the server's serve(): done once it has shut down
 
     @property
     def ws_url(self) -> str:
@@ -53,7 +56,7 @@ async def running_server(
                     raise RuntimeError("uvicorn exited during startup")
                 await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        yield RunningServer(server, port)
+        yield RunningServer(server, port, task)
     finally:
         server.should_exit = True
         try:
