@@ -185,10 +185,22 @@ class PeerDelivery:
         must see it (not a network condition).
         """
         self.failed_sends += 1
-        network = peer is None or self._gone(peer) or is_network_condition(exc)
-        if network:
+        condition = is_network_condition(exc)
+        network = peer is None or condition or self._gone(peer)
+        if condition or peer is None:
             self.lost_peers += 1
             log.info("connection %s went away during a send: %r", conn_id, exc)
+        elif network:
+            # Closed already (by the server, say: uvicorn closes with 1007 on
+            # invalid UTF-8) when a queued frame went out; the server's
+            # complaint about that send is not a bug of the caller's.
+            self.lost_peers += 1
+            log.info(
+                "connection %s was already closing when a queued frame was sent "
+                "(the server refused it: %r)",
+                conn_id,
+                exc,
+            )
         else:
             log.warning("send to connection %s failed: %r", conn_id, exc)
         if peer is not None:

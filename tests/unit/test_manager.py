@@ -122,6 +122,25 @@ async def test_non_network_failures_are_aggregated() -> None:
     assert manager.stats()["failed_sends"] == 3 and manager.stats()["lost_peers"] == 0
 
 
+async def test_a_refused_send_to_a_closed_socket_is_named_as_such(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A queued frame that reaches a socket the server already closed (uvicorn
+    closes with 1007 on invalid UTF-8, then refuses sends with a RuntimeError)
+    is that peer's outcome, and the log line says so instead of suggesting
+    the RuntimeError is a bug."""
+    caplog.set_level(logging.INFO)
+    manager = WebSocketConnectionManager()
+    closed = BrokenWS()
+    closed.close_code = 1007  # closed by the server before the frame went out
+    await manager.add_connection("gone", closed)
+    await manager.send_to_connection("gone", "welcome")  # does not raise
+    lines = [r.getMessage() for r in caplog.records if r.name == "falcon_pachinko.manager"]
+    assert any("gone was already closing when a queued frame was sent" in m for m in lines)
+    assert not any("went away" in m for m in lines)
+    assert manager.stats()["lost_peers"] == 1
+
+
 async def test_slow_peer_never_delays_the_others_nor_the_caller() -> None:
     manager, stubs = await manager_with("ok", "block", "ok", send_timeout=5)
     first = await asyncio.wait_for(manager.broadcast_to_room("r", "fast"), 1)
