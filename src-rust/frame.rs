@@ -612,7 +612,10 @@ mod tests {
             let bad = format!("{{\"type\":\"{run}\u{1}{run}\"}}");
             assert_eq!(err(bad.as_bytes()), ("syntax", 9 + len));
             // unterminated, with and without a control byte further on
-            assert_eq!(err(format!("{{\"type\":\"{run}").as_bytes()), ("eof", 9 + len));
+            assert_eq!(
+                err(format!("{{\"type\":\"{run}").as_bytes()),
+                ("eof", 9 + len)
+            );
             let late = format!("{{\"type\":\"{run}{run}\u{1f}");
             assert_eq!(err(late.as_bytes()), ("syntax", 9 + 2 * len));
         }
