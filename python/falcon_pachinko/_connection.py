@@ -28,7 +28,6 @@ from ._receive import (
     finish,
     own_receive,
     runner,
-    watched,
 )
 from .hooks import HookCollection, HookContext, HookEvent, HookManager
 from .protocols import falcon_receive_parts, frame_receiver
@@ -221,27 +220,15 @@ async def serve_connection(
     hooks = HookManager(global_hooks=global_hooks, resources=chain)
     for resource in chain:  # every resource of the chain, via its class
         type(resource).bind_hook_manager(resource, hooks)
-    if manager is None:
-        try:
-            await _serve(
-                target,
-                hooks,
-                req,
-                ws,
-                params,
-                manager=None,
-                conn_id=None,
-                receive_loop=receive_loop,
-            )
-        finally:
-            await settle_unsent(ws, None, DEFAULT_STALL)
-        return
-    # Registered before on_connect so it can join rooms; frames sent to it
-    # before the handshake completes wait in its outbox.
-    conn_id = manager.new_connection_id()
-    target.connection_id, target._manager = conn_id, manager
+    conn_id = None
+    if manager is not None:
+        # Registered before on_connect so it can join rooms; frames sent to
+        # it before the handshake completes wait in its outbox.
+        conn_id = manager.new_connection_id()
+        target.connection_id, target._manager = conn_id, manager
     try:
-        await manager.add_connection(conn_id, ws, pending=True)
+        if manager is not None and conn_id is not None:
+            await manager.add_connection(conn_id, ws, pending=True)
         await _serve(
             target,
             hooks,
@@ -253,10 +240,12 @@ async def serve_connection(
             receive_loop=receive_loop,
         )
     finally:
-        await _forget(manager, conn_id)
+        if manager is not None and conn_id is not None:
+            await _forget(manager, conn_id)
         # Bytes the peer never reads must not hold the ended connection (and
         # a server's graceful shutdown) open: bounded by the stall limit.
-        await settle_unsent(ws, conn_id, manager.send_timeout)
+        stall = manager.send_timeout if manager is not None else DEFAULT_STALL
+        await settle_unsent(ws, conn_id, stall)
 
 
 async def _forget(manager: WebSocketConnectionManager, conn_id: str) -> None:
@@ -511,14 +500,12 @@ async def _owned_loop(
         try:
             # Read per frame: ``add_handler`` on the instance replaces it.
             step = target._dispatcher.handle(target, ws, raw) if stock else dispatch(ws, raw)
-            if type(step) is CoroutineType:
-                yielded = run.send(step)
-                if yielded is not DONE:
-                    on_suspend()
-                    budget = FAIR_BATCH
-                    await finish(run, yielded)
-            else:
-                await watched(step, on_suspend)
+            # A user's dispatch override may return any awaitable.
+            yielded = run.send(step if type(step) is CoroutineType else step.__await__())
+            if yielded is not DONE:
+                on_suspend()
+                budget = FAIR_BATCH
+                await finish(run, yielded)
         except WebSocketDisconnected as exc:
             # The peer is gone: its own close code, not the send's generic one.
             return target.close_code or await receiver.close_code(exc.code)

@@ -42,10 +42,8 @@ __all__ = [
     "RawReceiver",
     "finish",
     "own_receive",
-    "resume",
     "runner",
     "server_transport",
-    "watched",
 ]
 
 DISCONNECT = "websocket.disconnect"
@@ -323,48 +321,6 @@ def _current_task() -> asyncio.Task[Any] | None:
         return None
 
 
-@types.coroutine
-def watched(coro: Awaitable[Any], on_suspend: Callable[[], None]) -> Generator[Any, Any, Any]:
-    """``await coro``, calling ``on_suspend`` once if it ever suspends.
-
-    For any awaitable (a user's ``dispatch`` override may return one); the
-    receive loop runs plain coroutines one step itself and only awaits
-    :func:`resume` for those that suspended.
-    """
-    it: Any = coro if type(coro) is types.CoroutineType else coro.__await__()
-    try:
-        yielded = it.send(None)
-    except StopIteration as stop:
-        return stop.value
-    on_suspend()
-    return (yield from resume(it, yielded))
-
-
-@types.coroutine
-def resume(it: Any, yielded: Any) -> Generator[Any, Any, Any]:
-    """Finish ``it``, a coroutine (or ``__await__`` iterator) that was run one
-    step by hand and yielded ``yielded``: that value goes to the event loop
-    first, then this forwards like ``yield from`` (results, exceptions,
-    cancellation and ``close()`` reach ``it`` as they would with ``await``).
-    """
-    while True:
-        try:
-            sent = yield yielded
-        except GeneratorExit:
-            it.close()
-            raise
-        except BaseException as exc:  # noqa: BLE001 - cancellation and throw() reach the handler
-            try:
-                yielded = it.throw(exc)
-            except StopIteration as stop:
-                return stop.value
-        else:
-            try:
-                yielded = it.send(sent)
-            except StopIteration as stop:
-                return stop.value
-
-
 def mark_closed(ws: Any, code: int) -> None:
     """Record on a Falcon socket that its connection is gone (after an abort).
 
@@ -403,7 +359,8 @@ DONE = object()
 
 @types.coroutine
 def runner() -> Generator[Any, Any, None]:
-    """A generator that runs each coroutine sent to it to its end.
+    """A generator that runs each coroutine (or ``__await__`` iterator) sent
+    to it to its end.
 
     PERF: ``runner.send(coro)`` returns :data:`DONE` when ``coro`` finished
     without suspending, otherwise what it yielded for the event loop (then
@@ -424,8 +381,9 @@ def runner() -> Generator[Any, Any, None]:
 @types.coroutine
 def finish(run: Any, yielded: Any) -> Generator[Any, Any, None]:
     """Forward between the event loop and ``run`` (a :func:`runner` whose
-    coroutine yielded ``yielded``) until the coroutine has returned, as
-    :func:`resume` does for a coroutine stepped by hand."""
+    coroutine yielded ``yielded``) until the coroutine has returned: results,
+    exceptions, cancellation and ``close()`` reach the coroutine as they
+    would with ``await``."""
     while True:
         try:
             sent = yield yielded

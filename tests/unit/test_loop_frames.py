@@ -218,3 +218,39 @@ async def test_cancelling_the_connection_reaches_a_suspended_handler() -> None:
             await task
     assert task.cancelled()
     assert ("hang", "cancelled") in Awaits.seen and ("disconnect", 1001) in Awaits.seen
+
+
+class Later:
+    """An awaitable that is not a coroutine: suspends once, then records."""
+
+    def __init__(self, seen: list[Any], raw: str | bytes) -> None:
+        self.seen, self.raw = seen, raw
+
+    def __await__(self) -> Any:
+        yield None  # one turn of the event loop, as asyncio.sleep(0) does
+        self.seen.append(self.raw)
+        return "done"
+
+
+class Custom(fp.WebSocketResource):
+    seen: list[Any] = []
+
+    def dispatch(self, ws: Any, raw: str | bytes) -> Any:  # type: ignore[override]
+        """A user's override returning an awaitable object, not a coroutine."""
+        self.seen.append(("read-ahead", ws._buffered_receiver._task is not None))
+        return Later(self.seen, raw)
+
+
+async def test_a_dispatch_override_returning_any_awaitable_is_awaited() -> None:
+    Custom.seen = []
+    app = falcon.asgi.App()
+    router = fp.WebSocketRouter()
+    router.add_route("/custom", Custom)
+    router.mount("/ws", app=app)
+    from ..support.asgi import drive
+
+    async with asyncio.timeout(5):
+        await drive(app, "/ws/custom", [FRAME, SLOW])
+    assert [e for e in Custom.seen if not isinstance(e, tuple)] == [FRAME, SLOW]
+    # the first frame's awaitable suspended: the read-ahead ran for the second
+    assert ("read-ahead", True) in Custom.seen
