@@ -162,9 +162,22 @@ class WebSocketConnectionManager(PeerDelivery):
             self._start_writer(peer, None, None, None)
 
     async def remove_connection(self, conn_id: str) -> None:
-        """Forget a connection (idempotent); frames still queued for it are moot."""
+        """Forget a connection (idempotent); frames still queued for it are moot.
+
+        A connection that had frames dropped says so as it leaves (INFO, with
+        its id and count): the minute's drop WARNING counts all connections,
+        and its counts per connection are gone with the connection.
+        """
         peer = self._peers.pop(conn_id, None)
+        dropped = self.hub.dropped_count(conn_id) if conn_id in self.hub else 0
         self.hub.remove(conn_id)
+        if dropped:
+            log.info(
+                "connection %s left with %d frame(s) dropped for it (outbox full, or sent "
+                "while it was closing)",
+                conn_id,
+                dropped,
+            )
         await self.backend.remove_connection(conn_id)
         if peer is not None:
             gone = _Gone(f"connection {conn_id!r} closed")

@@ -141,6 +141,27 @@ async def test_a_refused_send_to_a_closed_socket_is_named_as_such(
     assert manager.stats()["lost_peers"] == 1
 
 
+async def test_a_connection_leaving_with_drops_names_itself_and_its_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The minute's drop WARNING counts every connection's drops; the
+    connection they happened to says so with its id as it leaves (an outside
+    view could not tie an aggregate line to the client that caused it)."""
+    caplog.set_level(logging.INFO, logger="falcon_pachinko.manager")
+    manager, _stubs = await manager_with("block", "ok", outbox_size=1, overflow="drop_oldest")
+    for i in range(5):  # c0: m0 in flight, then each new frame drops the queued one
+        await manager.publish_to_room("r", f"m{i}")
+    assert manager.connection_stats("c0")["dropped"] == 3
+    await manager.remove_connection("c1")  # nothing dropped for it: no line
+    await manager.remove_connection("c0")
+    await manager.remove_connection("c0")  # idempotent: said once
+    lines = [r.getMessage() for r in caplog.records if "left with" in r.getMessage()]
+    assert lines == [
+        "connection c0 left with 3 frame(s) dropped for it (outbox full, or sent "
+        "while it was closing)"
+    ]
+
+
 async def test_slow_peer_never_delays_the_others_nor_the_caller() -> None:
     manager, stubs = await manager_with("ok", "block", "ok", send_timeout=5)
     first = await asyncio.wait_for(manager.broadcast_to_room("r", "fast"), 1)
