@@ -164,20 +164,24 @@ class WebSocketConnectionManager(PeerDelivery):
     async def remove_connection(self, conn_id: str) -> None:
         """Forget a connection (idempotent); frames still queued for it are moot.
 
-        A connection that had frames dropped says so as it leaves (INFO, with
-        its id and count): the minute's drop WARNING counts all connections,
-        and its counts per connection are gone with the connection.
+        A connection that had frames dropped by the outbox policy says so as
+        it leaves (INFO, with its id and count): the minute's drop WARNING
+        counts all connections, and the counts per connection go with the
+        connection. One already closing (lost or closed as slow, each logged
+        with its id then) stays quiet: frames sent to it since were dropped
+        as a matter of course (a server's shutdown would log every client).
         """
         peer = self._peers.pop(conn_id, None)
-        dropped = self.hub.dropped_count(conn_id) if conn_id in self.hub else 0
-        self.hub.remove(conn_id)
-        if dropped:
-            log.info(
-                "connection %s left with %d frame(s) dropped for it (outbox full, or sent "
-                "while it was closing)",
-                conn_id,
-                dropped,
-            )
+        hub = self.hub
+        if conn_id in hub and hub.state(conn_id) != "closing":
+            dropped = hub.dropped_count(conn_id)
+            if dropped:
+                log.info(
+                    "connection %s left with %d frame(s) dropped for it by the outbox policy",
+                    conn_id,
+                    dropped,
+                )
+        hub.remove(conn_id)
         await self.backend.remove_connection(conn_id)
         if peer is not None:
             gone = _Gone(f"connection {conn_id!r} closed")

@@ -156,10 +156,25 @@ async def test_a_connection_leaving_with_drops_names_itself_and_its_count(
     await manager.remove_connection("c0")
     await manager.remove_connection("c0")  # idempotent: said once
     lines = [r.getMessage() for r in caplog.records if "left with" in r.getMessage()]
-    assert lines == [
-        "connection c0 left with 3 frame(s) dropped for it (outbox full, or sent "
-        "while it was closing)"
-    ]
+    assert lines == ["connection c0 left with 3 frame(s) dropped for it by the outbox policy"]
+
+
+async def test_a_connection_already_closing_leaves_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Frames sent to a connection after it was found gone are dropped as a
+    matter of course; its departure was logged already (went away), so
+    leaving adds no line (a server's shutdown would otherwise log every
+    client)."""
+    caplog.set_level(logging.INFO, logger="falcon_pachinko.manager")
+    manager, _stubs = await manager_with("fail")
+    for i in range(3):  # the first send fails (went away), the rest are dropped
+        await manager.publish_to_room("r", f"m{i}")
+    assert manager.connection_stats("c0")["dropped"] >= 1
+    await manager.remove_connection("c0")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("went away during a send" in m for m in messages)
+    assert not any("left with" in m for m in messages)
 
 
 async def test_slow_peer_never_delays_the_others_nor_the_caller() -> None:
