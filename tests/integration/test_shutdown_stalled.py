@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import falcon.asgi
 import pytest
@@ -23,21 +22,11 @@ import pytest
 import falcon_pachinko as fp
 
 from ..support.raw import raw_handshake
+from ..support.rooms import Room
 from ..support.server import running_server
 
 FRAME = "x" * 100_000
 STALL = 1.0  # the manager's send_timeout in this test (seconds)
-
-
-class Room(fp.WebSocketResource):
-    disconnects: list[int] = []
-
-    async def on_connect(self, req: Any, ws: Any) -> bool:
-        await self.join_room("all")
-        return True
-
-    async def on_disconnect(self, ws: Any, close_code: int) -> None:
-        type(self).disconnects.append(close_code)
 
 
 async def test_shutdown_completes_despite_a_client_that_stopped_reading(

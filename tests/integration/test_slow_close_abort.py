@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Any
 
 import falcon.asgi
 import pytest
@@ -23,20 +22,10 @@ import pytest
 import falcon_pachinko as fp
 
 from ..support.raw import raw_handshake
+from ..support.rooms import Room
 from ..support.server import running_server
 
 FRAME = "x" * 100_000
-
-
-class Room(fp.WebSocketResource):
-    disconnects: list[int] = []
-
-    async def on_connect(self, req: Any, ws: Any) -> bool:
-        await self.join_room("all")
-        return True
-
-    async def on_disconnect(self, ws: Any, close_code: int) -> None:
-        type(self).disconnects.append(close_code)
 
 
 ESTABLISHED = 1  # tcpi_state in Linux's struct tcp_info
