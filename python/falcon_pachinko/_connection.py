@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import falcon.asgi
 from falcon.errors import WebSocketDisconnected
 
-from ._peers import settle_unsent
+from ._peers import SEND_TIMEOUT, settle_unsent
 from ._receive import (
     DISCONNECT,
     DONE,
@@ -40,10 +40,6 @@ __all__ = ["can_deny", "choose_subprotocol", "close_unaccepted", "deny", "serve_
 
 log = logging.getLogger("falcon_pachinko.connection")
 GOING_AWAY = 1001
-# Seconds a peer may take no bytes at the end of its connection when no
-# connection manager (and so no ``send_timeout``) is installed: the manager's
-# default.
-DEFAULT_STALL = 5.0
 # Where the server cannot send an HTTP status (no denial-response
 # extension), a refused handshake closes before accept: with 1000 when
 # on_connect rejects (the published behaviour, kept), with 3404 when no
@@ -243,8 +239,9 @@ async def serve_connection(
         if manager is not None and conn_id is not None:
             await _forget(manager, conn_id)
         # Bytes the peer never reads must not hold the ended connection (and
-        # a server's graceful shutdown) open: bounded by the stall limit.
-        stall = manager.send_timeout if manager is not None else DEFAULT_STALL
+        # a server's graceful shutdown) open: bounded by the stall limit
+        # (the manager's send_timeout; without a manager, its default).
+        stall = manager.send_timeout if manager is not None else SEND_TIMEOUT
         await settle_unsent(ws, conn_id, stall)
 
 

@@ -33,6 +33,10 @@ except (ImportError, AttributeError):  # pragma: no cover - Windows
 
 #: How long a peer's close may take before it is given up on.
 _CLOSE_GRACE = 1.0
+#: The manager's default ``send_timeout`` (its signature keeps the literal so
+#: the API reference shows it; tests/unit/test_manager.py holds them equal):
+#: the end-of-connection bound for connections served without a manager.
+SEND_TIMEOUT = 5.0
 
 if TYPE_CHECKING:
     from ._pure import FanoutHub

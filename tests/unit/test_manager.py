@@ -177,6 +177,15 @@ async def test_a_connection_already_closing_leaves_quietly(
     assert not any("left with" in m for m in messages)
 
 
+def test_the_stall_bound_without_a_manager_is_the_managers_default() -> None:
+    import inspect
+
+    from falcon_pachinko._peers import SEND_TIMEOUT
+
+    default = inspect.signature(WebSocketConnectionManager).parameters["send_timeout"].default
+    assert default == SEND_TIMEOUT
+
+
 async def test_slow_peer_never_delays_the_others_nor_the_caller() -> None:
     manager, stubs = await manager_with("ok", "block", "ok", send_timeout=5)
     first = await asyncio.wait_for(manager.broadcast_to_room("r", "fast"), 1)
