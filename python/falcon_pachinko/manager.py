@@ -518,9 +518,9 @@ class WebSocketConnectionManager(PeerDelivery):
             return
         total = self.hub.dropped_total
         log.warning(
-            "%d frame(s) dropped %s (outbox full, overflow=%r, or queued for a connection "
-            "closed as slow); per connection in connection_stats(), in total in "
-            "stats()['dropped_frames']",
+            "%d frame(s) dropped %s (outbox full, overflow=%r, or sent to a connection "
+            "already closing: gone, closed as slow, or ending); per connection in "
+            "connection_stats(), in total in stats()['dropped_frames']",
             total - self._drops_logged,
             "since the last such line" if self._drops_logged else "so far",
             self._overflow,

@@ -502,6 +502,7 @@ async def test_dropped_frames_are_logged_at_the_first_then_at_most_once_an_inter
     drops = [r for r in caplog.records if "dropped" in r.getMessage()]
     assert len(drops) == 1 and "1 frame(s) dropped so far" in drops[0].getMessage()
     assert "drop_oldest" in drops[0].getMessage()
+    assert "sent to a connection already closing" in drops[0].getMessage()  # every cause named
     for i in range(3, 6):  # three more drops within the interval: counted, not logged
         await manager.publish_to_room("r", f"m{i}")
     assert len([r for r in caplog.records if "dropped" in r.getMessage()]) == 1
